@@ -1,0 +1,98 @@
+"""The work warehouse (one DuckDB file): schemas and tables the pipeline writes outside dbt.
+
+Layers: ``raw`` (append-only landing, restricted: holds unmasked ID numbers), ``validation``
+(row issues and expectation results), ``ops`` (run bookkeeping). dbt builds ``staging``,
+``intermediate`` and ``marts`` in the same file; only ``marts`` is published to analysts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from credit_warehouse.catalogue import Catalogue
+
+RAW_META_COLUMNS = {
+    "load_id": "varchar not null",  # 'L' + business date + first 12 hex of the file's sha256
+    "load_seq": "bigint not null",  # landing order; later loads win when a record is re-sent
+    "file_sha256": "varchar not null",
+    "source_file": "varchar not null",  # path relative to the inbox
+    "row_number": "integer not null",  # 1-based data row in the file (after the header)
+    "department_code": "varchar not null",
+    "category_code": "varchar not null",
+    "record_layout": "varchar not null",
+    "business_date": "date not null",  # the delivery (report) date taken from the file name
+}
+
+DDL = """
+create schema if not exists raw;
+create schema if not exists validation;
+create schema if not exists ops;
+create table if not exists raw.files (
+    file_sha256 varchar primary key, load_id varchar not null, load_seq bigint not null,
+    source_file varchar not null, department_code varchar not null, category_code varchar not null,
+    business_date date not null, file_format varchar not null, encoding varchar,
+    header_row integer, rows_in integer not null, unmapped_columns varchar, landed_at timestamp not null
+);
+create table if not exists raw.deliveries (
+    run_id varchar not null, source_file varchar not null, file_sha256 varchar, business_date date,
+    department_code varchar, category_code varchar, outcome varchar not null, reason_code varchar,
+    reason_detail varchar, rows_in integer, seen_at timestamp not null
+);
+create table if not exists validation.row_issues (
+    file_sha256 varchar not null, load_id varchar not null, row_number integer not null,
+    department_code varchar not null, category_code varchar not null, suite varchar not null,
+    rule_id varchar not null, severity varchar not null, field varchar, offending_value varchar,
+    run_id varchar not null
+);
+create table if not exists validation.validated_files (
+    file_sha256 varchar primary key, run_id varchar not null, validated_at timestamp not null
+);
+create table if not exists validation.expectation_results (
+    run_id varchar not null, suite varchar not null, expectation varchar not null, rule_id varchar,
+    severity varchar, success boolean not null, unexpected_count bigint, sample_values varchar,
+    evaluated_at timestamp not null
+);
+create table if not exists ops.runs (
+    run_id varchar primary key, flow_name varchar not null, start_date date, end_date date,
+    started_at timestamp not null, finished_at timestamp, status varchar not null, message varchar
+);
+create table if not exists ops.feed_summary (
+    run_id varchar not null, business_date date, department_code varchar, category_code varchar,
+    source_file varchar not null, file_sha256 varchar, outcome varchar not null, rows_in integer,
+    rows_loaded integer, rows_quarantined integer, rows_flagged integer, reasons varchar
+);
+"""
+
+
+def feed_rows_ddl(catalogue: Catalogue) -> str:
+    columns = [f"{name} {kind}" for name, kind in RAW_META_COLUMNS.items()]
+    columns += [f"{field} varchar" for field in catalogue.all_fields]
+    columns.append("extra_fields varchar")  # JSON object of columns the catalogue does not know (kept)
+    return "create table if not exists raw.feed_rows (\n    " + ",\n    ".join(columns) + "\n)"
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection, catalogue: Catalogue) -> None:
+    """Create missing schemas/tables; add raw columns for fields a catalogue edit introduced."""
+    con.execute(DDL)
+    con.execute(feed_rows_ddl(catalogue))
+    existing = {r[0] for r in con.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = 'raw' and table_name = 'feed_rows'").fetchall()}
+    for field in catalogue.all_fields:
+        if field not in existing:
+            con.execute(f"alter table raw.feed_rows add column {field} varchar")
+
+
+@contextmanager
+def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection that is always closed: DuckDB holds a file lock while any handle is open."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
