@@ -1,0 +1,131 @@
+"""Prefect flows: ``daily_load(date)`` and ``backfill(start, end)``.
+
+discover -> land raw -> validate (Great Expectations, SQL in DuckDB) -> dbt build -> checks
+(row conservation, mart expectations) -> publish. A backfill lands and validates every day of the
+range, then builds and publishes once. Re-running is safe: already-landed files are skipped by hash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from zoneinfo import ZoneInfo
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from credit_warehouse.catalogue import Catalogue
+from credit_warehouse.inbox import InboxFile, discover
+from credit_warehouse.landing import LandingResult, land_file
+from credit_warehouse.publish import publish
+from credit_warehouse.run_summary import RunSummary, feed_results, record_summary
+from credit_warehouse.settings import Settings, load_settings
+from credit_warehouse.transform import run_dbt
+from credit_warehouse.validation.runner import run_mart_checks, validate_pending
+from credit_warehouse.warehouse import connect, ensure_schema
+
+CITY_TIMEZONE = ZoneInfo("Asia/Shanghai")
+TASK_OPTIONS = {"cache_policy": NO_CACHE, "retry_delay_seconds": 2}
+
+
+def yesterday() -> dt.date:
+    """The default business date: yesterday in the city's time zone (files of a day land overnight)."""
+    return dt.datetime.now(CITY_TIMEZONE).date() - dt.timedelta(days=1)
+
+
+@task(name="discover", retries=2, **TASK_OPTIONS)
+def discover_files(settings: Settings, catalogue: Catalogue, start: dt.date, end: dt.date) -> list[InboxFile]:
+    return discover(settings.inbox, catalogue, start, end)
+
+
+@task(name="land-raw", retries=2, **TASK_OPTIONS)
+def land_files(settings: Settings, catalogue: Catalogue, files: list[InboxFile], run_id: str) -> list[LandingResult]:
+    # Each file lands in its own transaction, so a retry after a crash resumes where it stopped.
+    with connect(settings.work_db) as con:
+        ensure_schema(con, catalogue)
+        return [land_file(con, item, catalogue, run_id) for item in files]
+
+
+@task(name="validate", retries=1, **TASK_OPTIONS)
+def validate(settings: Settings, catalogue: Catalogue, run_id: str):  # noqa: ANN201 - ValidationReport
+    return validate_pending(settings, catalogue, run_id)
+
+
+@task(name="dbt-build", retries=1, **TASK_OPTIONS)
+def dbt_build(settings: Settings) -> int:
+    return len(run_dbt(settings, "build"))
+
+
+@task(name="conservation-check", **TASK_OPTIONS)
+def summarise(settings: Settings, summary: RunSummary) -> RunSummary:
+    with connect(settings.work_db) as con:
+        summary.feeds = feed_results(con, summary.run_id)
+    return summary
+
+
+@task(name="mart-checks", **TASK_OPTIONS)
+def mart_checks(settings: Settings, catalogue: Catalogue, run_id: str) -> list:
+    return run_mart_checks(settings, catalogue, run_id)
+
+
+@task(name="publish", retries=2, **TASK_OPTIONS)
+def publish_marts(settings: Settings) -> list[str]:
+    return publish(settings)
+
+
+def _record_run(settings: Settings, summary: RunSummary, started: bool) -> None:
+    with connect(settings.work_db) as con:
+        ensure_schema(con, Catalogue.load())
+        if started:
+            con.execute("insert into ops.runs values (?, ?, ?, ?, current_timestamp, null, 'running', null)",
+                        [summary.run_id, summary.flow_name, summary.start_date, summary.end_date])
+        else:
+            con.execute("update ops.runs set finished_at = current_timestamp, status = ?, message = ? "
+                        "where run_id = ?", [summary.status, summary.message, summary.run_id])
+            if summary.feeds:
+                record_summary(con, summary)
+
+
+def load_range(flow_name: str, start: dt.date, end: dt.date, home: str | None) -> RunSummary:
+    if end < start:
+        raise ValueError(f"end date {end} is before start date {start}")
+    settings = load_settings(home)
+    settings.ensure_dirs()
+    catalogue = Catalogue.load()
+    run_id = f"{flow_name}-{dt.datetime.now(CITY_TIMEZONE):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    summary = RunSummary(run_id, flow_name, start.isoformat(), end.isoformat())
+    logger = get_run_logger()
+    _record_run(settings, summary, started=True)
+    try:
+        files = discover_files(settings, catalogue, start, end)
+        land_files(settings, catalogue, files, run_id)
+        report = validate(settings, catalogue, run_id)
+        summary.data_docs = str(getattr(report, "data_docs_index", "") or "") or None
+        dbt_build(settings)
+        summarise(settings, summary)
+        mart_checks(settings, catalogue, run_id)
+        summary.published_tables = publish_marts(settings)
+        rejected = summary.totals()["files_rejected"]
+        summary.status = "succeeded_with_rejections" if rejected else "succeeded"
+        summary.message = f"{rejected} file(s) rejected" if rejected else None
+    except Exception as exc:
+        summary.status, summary.message = "failed", f"{type(exc).__name__}: {exc}"
+        logger.error("run %s failed: %s", run_id, summary.message)
+        raise
+    finally:
+        _record_run(settings, summary, started=False)
+    logger.info("run %s %s: %s", run_id, summary.status, summary.totals())
+    return summary
+
+
+@flow(name="daily-load", log_prints=True)
+def daily_load(business_date: dt.date | None = None, home: str | None = None) -> RunSummary:
+    """Load one business day (default: yesterday, Asia/Shanghai) of department and utility feeds."""
+    day = business_date or yesterday()
+    return load_range("daily-load", day, day, home)
+
+
+@flow(name="backfill", log_prints=True)
+def backfill(start: dt.date, end: dt.date, home: str | None = None) -> RunSummary:
+    """Load every business day in [start, end]; builds and publishes once at the end."""
+    return load_range("backfill", start, end, home)

@@ -1,0 +1,73 @@
+"""Inbox recognition and raw landing: append-only, hashed, nothing dropped, re-runs are no-ops."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+
+from credit_warehouse.catalogue import Catalogue
+from credit_warehouse.inbox import discover, inbox_path
+from credit_warehouse.landing import land_file
+from credit_warehouse.warehouse import connect, ensure_schema
+
+CATALOGUE = Catalogue.load()
+DAY = dt.date(2026, 10, 9)
+
+
+def write_penalties(path, rows: int, extra_header: str | None = None) -> None:
+    headers = [f.header_zh for f in CATALOGUE.fields_of("C03")]
+    aliases = {"行政处罚决定书文号": "决定书文号"}  # a department using a standard alias
+    headers = [aliases.get(h, h) for h in headers] + ([extra_header] if extra_header else [])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(headers)
+    for i in range(rows):
+        writer.writerow([f"公司{i}", "法人及非法人组织"] + [f"v{i}"] * (len(headers) - 2))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(buffer.getvalue().encode("gb18030"))
+
+
+def land_all(tmp_path, run_id: str):
+    with connect(tmp_path / "work.duckdb") as con:
+        ensure_schema(con, CATALOGUE)
+        results = [land_file(con, f, CATALOGUE, run_id) for f in discover(tmp_path / "inbox", CATALOGUE)]
+        rows = con.execute("select source_file, row_number, doc_number, extra_fields, load_id "
+                           "from raw.feed_rows order by 1, 2").fetchall()
+    return results, rows
+
+
+def test_landing_keeps_every_row_and_unknown_columns(tmp_path):
+    inbox = tmp_path / "inbox"
+    write_penalties(inbox_path(inbox, "tax", "C03", DAY, "csv"), 3, extra_header="内部编号")
+    results, rows = land_all(tmp_path, "r1")
+    assert [r.outcome for r in results] == ["landed"]
+    assert results[0].rows_in == 3 and len(rows) == 3
+    assert [r[1] for r in rows] == [1, 2, 3]
+    assert rows[0][2] == "v0"  # the alias header mapped to doc_number
+    assert json.loads(rows[0][3]) == {"内部编号": "v0"}
+    assert rows[0][4] == results[0].load_id and results[0].load_id.startswith("L20261009-")
+
+
+def test_rerun_and_duplicate_delivery_land_nothing_new(tmp_path):
+    inbox = tmp_path / "inbox"
+    original = inbox_path(inbox, "tax", "C03", DAY, "csv")
+    write_penalties(original, 2)
+    land_all(tmp_path, "r1")
+    copy = inbox_path(inbox, "tax", "C03", DAY, "csv", tag="resend")
+    copy.write_bytes(original.read_bytes())
+    results, rows = land_all(tmp_path, "r2")
+    assert sorted(r.outcome for r in results) == ["already_loaded", "duplicate_delivery"]
+    assert len(rows) == 2
+
+
+def test_unrecognised_deliveries_are_reported_not_ignored(tmp_path):
+    inbox = tmp_path / "inbox"
+    write_penalties(inbox / "tax" / "penalties.csv", 1)  # not the inbox naming contract
+    write_penalties(inbox_path(inbox, "nobody", "C03", DAY, "csv"), 1)
+    write_penalties(inbox_path(inbox, "tax", "C02", DAY, "csv"), 1)  # tax has no C02 feed
+    results, rows = land_all(tmp_path, "r1")
+    assert sorted(r.reason_code for r in results) == ["unknown_department", "unrecognised_file_name",
+                                                      "unregistered_feed"]
+    assert {r.outcome for r in results} == {"rejected"} and rows == []

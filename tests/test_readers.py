@@ -1,0 +1,76 @@
+"""Reading delivered files: encodings, formats, header detection and specific rejections."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from openpyxl import Workbook
+
+from credit_warehouse.catalogue import Catalogue
+from credit_warehouse.readers import FileRejected, read_file
+
+CATALOGUE = Catalogue.load()
+KNOWN = set(CATALOGUE.header_map("C03"))
+HEADERS = [f.header_zh for f in CATALOGUE.fields_of("C03")]
+ROW = ["大同市㐀记商贸有限公司", "法人及非法人组织"] + ["x"] * (len(HEADERS) - 2)
+
+
+def csv_bytes(rows, encoding="utf-8", delimiter=","):
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter).writerows(rows)
+    return buffer.getvalue().encode(encoding)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+def test_csv_in_every_department_encoding(tmp_path, encoding):
+    path = tmp_path / "f.csv"
+    path.write_bytes(csv_bytes([HEADERS, ROW], encoding))
+    parsed = read_file(path, "csv", KNOWN)
+    assert parsed.headers == HEADERS and parsed.rows == [ROW]
+    assert parsed.encoding == encoding
+
+
+def test_csv_with_semicolons_and_blank_lines(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_bytes(csv_bytes([HEADERS, ROW, [], ROW], delimiter=";"))
+    parsed = read_file(path, "csv", KNOWN)
+    assert parsed.headers == HEADERS and len(parsed.rows) == 2
+
+
+def test_xlsx_with_title_rows_above_the_header(tmp_path):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["大同市市场监督管理局行政处罚信息"])
+    sheet.append(["导出日期：2026-10-09"])
+    sheet.append(HEADERS)
+    sheet.append(ROW)
+    path = tmp_path / "f.xlsx"
+    workbook.save(path)
+    parsed = read_file(path, "xlsx", KNOWN)
+    assert parsed.header_row == 3 and parsed.headers == HEADERS and parsed.rows == [ROW]
+
+
+def test_json_list_and_wrapped_shapes(tmp_path):
+    records = [dict(zip(HEADERS, ROW, strict=True))]
+    for document in (records, {"total": 1, "records": records}, {"data": records}):
+        path = tmp_path / "f.json"
+        path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+        assert read_file(path, "json", KNOWN).rows == [ROW]
+
+
+@pytest.mark.parametrize(("content", "file_format", "reason"), [
+    (b"", "csv", "empty_file"),
+    (b"PK\x03\x04\x14\x00rest-of-a-zip", "csv", "zip_archive"),
+    (b'{"status": "ok"}', "json", "json_wrong_shape"),
+    (b"{not json", "json", "invalid_json"),
+    (b"not an xlsx", "xlsx", "unreadable_xlsx"),
+])
+def test_unreadable_files_are_rejected_with_a_reason(tmp_path, content, file_format, reason):
+    path = tmp_path / f"f.{file_format}"
+    path.write_bytes(content)
+    with pytest.raises(FileRejected) as caught:
+        read_file(path, file_format, KNOWN)
+    assert caught.value.reason_code == reason
