@@ -5,11 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from stdnum.cn import ric, uscc
-
 from credit_warehouse.codes import (
-    USCC_ALPHABET, make_resident_id, make_uscc, mask_id_number, person_key, resident_id_problem, uscc_problem,
+    USCC_ALPHABET,
+    make_resident_id,
+    make_uscc,
+    mask_id_number,
+    person_key,
+    resident_id_problem,
+    uscc_problem,
 )
+from stdnum.cn import ric, uscc
 
 
 def random_body(rng: random.Random) -> str:

@@ -7,10 +7,9 @@ import io
 import json
 
 import pytest
-from openpyxl import Workbook
-
 from credit_warehouse.catalogue import Catalogue
 from credit_warehouse.readers import FileRejected, read_file
+from openpyxl import Workbook
 
 CATALOGUE = Catalogue.load()
 KNOWN = set(CATALOGUE.header_map("C03"))

@@ -18,9 +18,8 @@ SERVER_START_TIMEOUT_S = 120
 
 
 def _healthy(api_url: str) -> bool:
-    with suppress(OSError):
-        with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:  # loopback only
-            return response.status == 200
+    with suppress(OSError), urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:  # loopback only
+        return response.status == 200
     return False
 
 

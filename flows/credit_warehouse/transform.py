@@ -17,6 +17,18 @@ def dbt_vars(settings: Settings) -> dict[str, object]:
             "report_deadline_workdays": settings.report_deadline_workdays}
 
 
+def _release_duckdb() -> None:
+    """Close dbt-duckdb's process-wide connection: it outlives ``invoke`` and keeps the work file
+    attached, so publishing (which attaches it read-only) and the next validation would conflict.
+    dbt-duckdb 1.11 has no public call for this (``close_all_connections`` drops it unclosed)."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        environment, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
+        if environment is not None:
+            environment.close()
+
+
 def run_dbt(settings: Settings, command: str, *extra: str) -> list[str]:
     """Invoke dbt in-process; raise DbtFailed with the failing nodes. Returns executed node ids."""
     from dbt.cli.main import dbtRunner
@@ -26,7 +38,10 @@ def run_dbt(settings: Settings, command: str, *extra: str) -> list[str]:
     args = [command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
             "--target-path", str(target / "target"), "--log-path", str(target / "logs"),
             "--vars", json.dumps(dbt_vars(settings)), "--quiet", *extra]
-    result = dbtRunner().invoke(args)
+    try:
+        result = dbtRunner().invoke(args)
+    finally:
+        _release_duckdb()
     # A failed build returns success=False with exception=None: inspect the node results ourselves.
     failures = []
     nodes = []

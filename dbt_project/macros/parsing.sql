@@ -1,0 +1,71 @@
+{#- Typing of raw text values. Rows with blocking issues (unparseable dates, invalid amounts...)
+    never reach staging, but parsing stays defensive: a value that still cannot be parsed becomes
+    null instead of failing the build. -#}
+
+{#- Free text: trimmed, empty -> null. -#}
+{% macro clean_text(expression) -%}
+    nullif(trim({{ expression }}), '')
+{%- endmacro %}
+
+{#- Codes (USCC, ID numbers, document numbers used as keys): any surrounding whitespace removed,
+    upper case, empty -> null. -#}
+{% macro clean_code(expression) -%}
+    nullif(upper({{ credit_warehouse.trim_whitespace(expression) }}), '')
+{%- endmacro %}
+
+{#- A date delivered as YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD (a trailing time part is ignored). -#}
+{% macro parse_date(expression) -%}
+    {{ return(adapter.dispatch('parse_date', 'credit_warehouse')(expression)) }}
+{%- endmacro %}
+
+{% macro duckdb__parse_date(expression) -%}
+    cast(try_strptime(
+        {{ dbt.split_part(credit_warehouse.trim_whitespace(expression), "' '", 1) }},
+        ['%Y-%m-%d', '%Y/%m/%d', '%Y%m%d']
+    ) as date)
+{%- endmacro %}
+
+{#- Portable fallback: normalise to YYYYMMDD digits, then build an ISO date and cast it safely.
+    Single-digit months/days with separators (2024/3/5) are padded first. -#}
+{% macro default__parse_date(expression) -%}
+    {%- set text = dbt.split_part(credit_warehouse.trim_whitespace(expression), "' '", 1) -%}
+    {%- set iso = credit_warehouse.regex_replace_all(
+        credit_warehouse.regex_replace_all(text, '^([0-9]{4})[-/]([0-9])([-/])', '\\1-0\\2\\3'),
+        '^([0-9]{4})[-/]([0-9]{2})[-/]([0-9])$', '\\1-\\2-0\\3') -%}
+    {%- set digits = dbt.replace(dbt.replace(iso, "'-'", "''"), "'/'", "''") -%}
+    case when {{ dbt.length(digits) }} = 8 then
+        {{ credit_warehouse.try_cast(dbt.concat(["substr(" ~ digits ~ ", 1, 4)", "'-'",
+                                                 "substr(" ~ digits ~ ", 5, 2)", "'-'",
+                                                 "substr(" ~ digits ~ ", 7, 2)"]), 'date') }}
+    end
+{%- endmacro %}
+
+{#- An amount: thousands separators removed, decimal(18,4); unparseable -> null. -#}
+{% macro parse_amount(expression) -%}
+    {{ credit_warehouse.try_cast(
+        "nullif(" ~ dbt.replace("trim(" ~ expression ~ ")", "','", "''") ~ ", '')",
+        'decimal(18,4)') }}
+{%- endmacro %}
+
+{#- A billing period YYYYMM (also YYYY-MM, YYYY/MM) as the first day of that month. -#}
+{% macro parse_period_start(expression) -%}
+    {{ credit_warehouse.parse_date(dbt.concat([
+        "substr(" ~ dbt.replace(dbt.replace("trim(" ~ expression ~ ")", "'-'", "''"), "'/'", "''") ~ ", 1, 6)",
+        "'01'"])) }}
+{%- endmacro %}
+
+{#- The billing period normalised to YYYYMM text (as used in record keys). -#}
+{% macro normalize_period(expression) -%}
+    nullif(substr({{ dbt.replace(dbt.replace("trim(" ~ expression ~ ")", "'-'", "''"), "'/'", "''") }}, 1, 6), '')
+{%- endmacro %}
+
+{#- Text that may travel to the marts: cleaned, and any embedded resident-ID-like number masked
+    (a department may type an ID number into any column). -#}
+{% macro safe_text(expression) -%}
+    {{ credit_warehouse.mask_ids_in_text(credit_warehouse.clean_text(expression)) }}
+{%- endmacro %}
+
+{#- A code column (authority / data source USCC) with resident-ID-like values masked. -#}
+{% macro safe_code(expression) -%}
+    {{ credit_warehouse.mask_ids_in_text(credit_warehouse.clean_code(expression)) }}
+{%- endmacro %}

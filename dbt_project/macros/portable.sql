@@ -1,0 +1,101 @@
+{#- Engine-specific SQL behind adapter.dispatch: DuckDB is the engine today; a distributed engine
+    (Spark, Trino, ...) gets its own `<adapter>__` implementation here without touching models. -#}
+
+{#- A cast that yields null instead of failing (dbt.safe_cast is a plain cast on duckdb). -#}
+{% macro try_cast(expression, data_type) -%}
+    {{ return(adapter.dispatch('try_cast', 'credit_warehouse')(expression, data_type)) }}
+{%- endmacro %}
+{% macro default__try_cast(expression, data_type) -%}
+    {{ dbt.safe_cast(expression, data_type) }}
+{%- endmacro %}
+{% macro duckdb__try_cast(expression, data_type) -%}
+    try_cast({{ expression }} as {{ data_type }})
+{%- endmacro %}
+
+{#- Lower-case hexadecimal SHA-256 of a text expression (UTF-8). -#}
+{% macro sha256_hex(expression) -%}
+    {{ return(adapter.dispatch('sha256_hex', 'credit_warehouse')(expression)) }}
+{%- endmacro %}
+{% macro default__sha256_hex(expression) -%}
+    lower(sha2({{ expression }}, 256))
+{%- endmacro %}
+{% macro duckdb__sha256_hex(expression) -%}
+    sha256({{ expression }})
+{%- endmacro %}
+{% macro postgres__sha256_hex(expression) -%}
+    encode(sha256(convert_to({{ expression }}, 'UTF8')), 'hex')
+{%- endmacro %}
+{% macro bigquery__sha256_hex(expression) -%}
+    to_hex(sha256({{ expression }}))
+{%- endmacro %}
+
+{#- True when the text matches the (RE2 / POSIX-compatible) regular expression anywhere. -#}
+{% macro regex_matches(expression, pattern) -%}
+    {{ return(adapter.dispatch('regex_matches', 'credit_warehouse')(expression, pattern)) }}
+{%- endmacro %}
+{% macro default__regex_matches(expression, pattern) -%}
+    regexp_like({{ expression }}, '{{ pattern }}')
+{%- endmacro %}
+{% macro duckdb__regex_matches(expression, pattern) -%}
+    regexp_matches({{ expression }}, '{{ pattern }}')
+{%- endmacro %}
+{% macro postgres__regex_matches(expression, pattern) -%}
+    ({{ expression }} ~ '{{ pattern }}')
+{%- endmacro %}
+{% macro spark__regex_matches(expression, pattern) -%}
+    ({{ expression }} rlike '{{ pattern }}')
+{%- endmacro %}
+
+{#- Replace every match of the pattern; back-references written \1, \2 ... -#}
+{% macro regex_replace_all(expression, pattern, replacement) -%}
+    {{ return(adapter.dispatch('regex_replace_all', 'credit_warehouse')(expression, pattern, replacement)) }}
+{%- endmacro %}
+{% macro default__regex_replace_all(expression, pattern, replacement) -%}
+    regexp_replace({{ expression }}, '{{ pattern }}', '{{ replacement }}')
+{%- endmacro %}
+{% macro duckdb__regex_replace_all(expression, pattern, replacement) -%}
+    regexp_replace({{ expression }}, '{{ pattern }}', '{{ replacement }}', 'g')
+{%- endmacro %}
+{% macro postgres__regex_replace_all(expression, pattern, replacement) -%}
+    regexp_replace({{ expression }}, '{{ pattern }}', '{{ replacement }}', 'g')
+{%- endmacro %}
+{% macro spark__regex_replace_all(expression, pattern, replacement) -%}
+    regexp_replace({{ expression }}, '{{ pattern }}', '{{ replacement | replace("\\", "$") }}')
+{%- endmacro %}
+
+{#- The given capture group of the first match, or null / empty when there is none. -#}
+{% macro regex_extract(expression, pattern, group_number) -%}
+    {{ return(adapter.dispatch('regex_extract', 'credit_warehouse')(expression, pattern, group_number)) }}
+{%- endmacro %}
+{% macro default__regex_extract(expression, pattern, group_number) -%}
+    regexp_extract({{ expression }}, '{{ pattern }}', {{ group_number }})
+{%- endmacro %}
+{% macro postgres__regex_extract(expression, pattern, group_number) -%}
+    (regexp_match({{ expression }}, '{{ pattern }}'))[{{ group_number }}]
+{%- endmacro %}
+
+{#- The text repeated n times. -#}
+{% macro repeat_text(expression, times) -%}
+    {{ return(adapter.dispatch('repeat_text', 'credit_warehouse')(expression, times)) }}
+{%- endmacro %}
+{% macro default__repeat_text(expression, times) -%}
+    repeat({{ expression }}, {{ times }})
+{%- endmacro %}
+{% macro sqlserver__repeat_text(expression, times) -%}
+    replicate({{ expression }}, {{ times }})
+{%- endmacro %}
+
+{#- Remove leading/trailing whitespace of any kind (tab, newline, ideographic space U+3000). -#}
+{% macro trim_whitespace(expression) -%}
+    {{ credit_warehouse.regex_replace_all(expression, '^[\\s\\x{3000}\\x{00A0}]+|[\\s\\x{3000}\\x{00A0}]+$', '') }}
+{%- endmacro %}
+
+{#- First day of the month of a date, as a date. -#}
+{% macro month_start(expression) -%}
+    cast({{ dbt.date_trunc('month', expression) }} as date)
+{%- endmacro %}
+
+{#- Months since year 0 (year * 12 + month - 1): consecutive months differ by exactly 1. -#}
+{% macro month_index(expression) -%}
+    (extract(year from {{ expression }}) * 12 + extract(month from {{ expression }}) - 1)
+{%- endmacro %}

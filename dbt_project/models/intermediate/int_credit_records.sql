@@ -1,0 +1,115 @@
+-- One row per current credit record: the latest delivered version of each (department,
+-- category, record key) wins (report date, then load sequence, then row number), with how many
+-- times it was delivered, its lineage, and its timeliness against the working-day calendar.
+with versions as (
+    select * from {{ ref('int_record_versions') }}
+),
+
+ranked as (
+    select
+        versions.*,
+        row_number() over (
+            partition by department_code, category_code, record_key
+            order by report_date desc, load_seq desc, row_number desc
+        ) as version_rank,
+        count(*) over (partition by department_code, category_code, record_key) as version_count,
+        min(report_date) over (partition by department_code, category_code, record_key) as first_report_date,
+        first_value(is_late_reported) over (
+            partition by department_code, category_code, record_key
+            order by report_date, load_seq, row_number
+            rows between unbounded preceding and unbounded following
+        ) as first_version_late_reported
+    from versions
+),
+
+current_versions as (
+    select *
+    from ranked
+    where version_rank = 1
+),
+
+calendar as (
+    select calendar_date, workday_seq
+    from {{ ref('int_workday_calendar') }}
+),
+
+timed as (
+    select
+        current_versions.*,
+        case
+            when current_versions.timeliness_applies and current_versions.event_date <= current_versions.first_report_date
+                then reported_on.workday_seq - decided_on.workday_seq
+        end as report_lag_workdays
+    from current_versions
+    left join calendar as decided_on
+        on decided_on.calendar_date = current_versions.event_date
+    left join calendar as reported_on
+        on reported_on.calendar_date = current_versions.first_report_date
+)
+
+select
+    record_id,
+    department_code,
+    category_code,
+    record_layout,
+    record_key,
+    subject_key,
+    is_person,
+    subject_name,
+    subject_name_normalized,
+    subject_type,
+    uscc,
+    uscc_is_resident_id,
+    person_key,
+    id_number_masked,
+    id_region_code,
+    id_number_status,
+    legal_rep,
+    id_type,
+    doc_number,
+    event_date,
+    report_date,
+    first_report_date,
+    matter,
+    summary,
+    authority,
+    amount_10k_yuan,
+    penalty_category,
+    licence_category,
+    licence_status,
+    valid_from,
+    valid_to,
+    list_type,
+    list_end_date,
+    coalesce(is_dishonest_executee, false) as is_dishonest_executee,
+    commitment_type,
+    commitment_ref,
+    fulfilment_status,
+    contract_status,
+    evaluation_result,
+    reg_status,
+    reg_authority,
+    establish_date,
+    account_no,
+    billing_period_start,
+    amount_due_yuan,
+    amount_paid_yuan,
+    arrears_yuan,
+    payment_date,
+    coalesce(is_in_arrears, false) as is_in_arrears,
+    version_count,
+    load_id as latest_load_id,
+    load_seq as latest_load_seq,
+    file_sha256 as latest_file_sha256,
+    source_file as latest_source_file,
+    row_number as latest_row_number,
+    timeliness_applies,
+    report_lag_workdays,
+    coalesce(
+        report_lag_workdays > {{ var('report_deadline_workdays') }},
+        timeliness_applies and first_version_late_reported,
+        false
+    ) as is_late,
+    warning_rule_ids,
+    warning_rule_ids is not null as has_warnings
+from timed

@@ -1,0 +1,104 @@
+-- Subject resolution: one row per subject_key (USCC for organisations, 'P' + person_key for
+-- persons), with the best name: the latest registration record's name, else the most recently
+-- reported name; registration details from the latest registration record.
+with records as (
+    select * from {{ ref('int_credit_records') }}
+),
+
+named as (
+    select
+        subject_key,
+        subject_name,
+        subject_type,
+        row_number() over (
+            partition by subject_key
+            order by case when record_layout = 'registration' then 0 else 1 end,
+                report_date desc, latest_load_seq desc, latest_row_number desc, record_id
+        ) as name_rank,
+        record_layout = 'registration' as is_registration
+    from records
+    where subject_name is not null
+),
+
+best_names as (
+    select
+        subject_key,
+        subject_name,
+        subject_type,
+        case when is_registration then 'registration' else 'records' end as name_source
+    from named
+    where name_rank = 1
+),
+
+registrations as (
+    select
+        subject_key,
+        legal_rep,
+        establish_date,
+        reg_status,
+        reg_authority,
+        amount_10k_yuan as reg_capital_10k_yuan,
+        row_number() over (
+            partition by subject_key
+            order by report_date desc, latest_load_seq desc, latest_row_number desc, record_id
+        ) as registration_rank
+    from records
+    where record_layout = 'registration'
+),
+
+latest_registrations as (
+    select *
+    from registrations
+    where registration_rank = 1
+),
+
+aggregated as (
+    select
+        subject_key,
+        {{ dbt.bool_or('is_person') }} as is_person,
+        max(uscc) as uscc,
+        max(person_key) as person_key,
+        max(id_number_masked) as id_number_masked,
+        max(id_region_code) as id_region_code,
+        max(id_number_status) as id_number_status,
+        max(subject_type) as subject_type,
+        count(*) as record_count,
+        count(distinct category_code) as category_count,
+        count(distinct subject_name_normalized) as name_count,
+        min(event_date) as first_record_date,
+        max(event_date) as last_record_date,
+        min(first_report_date) as first_report_date,
+        max(report_date) as last_report_date
+    from records
+    group by subject_key
+)
+
+select
+    aggregated.subject_key,
+    aggregated.is_person,
+    aggregated.uscc,
+    aggregated.person_key,
+    aggregated.id_number_masked,
+    aggregated.id_region_code,
+    aggregated.id_number_status,
+    coalesce(best_names.subject_type, aggregated.subject_type) as subject_type,
+    best_names.subject_name,
+    best_names.name_source,
+    aggregated.name_count,
+    latest_registrations.legal_rep,
+    latest_registrations.establish_date,
+    latest_registrations.reg_status,
+    latest_registrations.reg_authority,
+    latest_registrations.reg_capital_10k_yuan,
+    latest_registrations.subject_key is not null as has_registration,
+    aggregated.record_count,
+    aggregated.category_count,
+    aggregated.first_record_date,
+    aggregated.last_record_date,
+    aggregated.first_report_date,
+    aggregated.last_report_date
+from aggregated
+left join best_names
+    on best_names.subject_key = aggregated.subject_key
+left join latest_registrations
+    on latest_registrations.subject_key = aggregated.subject_key

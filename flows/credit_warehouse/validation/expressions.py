@@ -1,0 +1,134 @@
+"""DuckDB SQL expressions behind the validation rules: blanks, dates, amounts, periods and codes.
+
+Every function takes a SQL expression (usually a column such as ``b.decision_date``) and returns a
+SQL expression. The code checks mirror ``credit_warehouse.codes`` exactly (applied to the value in
+upper case: a lower-case ``x`` or letter counts as its upper-case form, surrounding spaces do not
+pass); the parsing functions are twins of the dbt macros staging uses, so a value validation
+accepts is a value staging can type.
+"""
+
+from __future__ import annotations
+
+from credit_warehouse.codes import RID_CHECK, RID_WEIGHTS, USCC_ALPHABET, USCC_VALID_PAIRS, USCC_WEIGHTS
+
+# Whitespace as the dbt macro ``trim_whitespace`` sees it: ASCII whitespace, ideographic space, NBSP.
+_WS = r"[\s\x{3000}\x{00A0}]"
+# USCC alphabet (no I, O, S, V, Z) as a regex class, lower case accepted (checked upper-cased).
+_USCC_CHAR = "[0-9A-HJ-NP-RTUW-Ya-hj-np-rtuw-y]"
+USCC_FORMAT_REGEX = f"{_USCC_CHAR}{{2}}[0-9]{{6}}{_USCC_CHAR}{{10}}"
+RESIDENT_ID_FORMAT_REGEX = "[0-9]{17}[0-9Xx]"
+# The date shapes departments deliver (DOMAIN.md): YYYY-M-D, YYYY/M/D (1-2 digit month/day) or
+# YYYYMMDD, optionally followed by a time of day, which is ignored.
+_DATE_SHAPE_REGEX = (r"[0-9]{4}(-[0-9]{1,2}-[0-9]{1,2}|/[0-9]{1,2}/[0-9]{1,2}|[0-9]{4})"
+                     r"( [0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?")
+PERIOD_REGEX = "[0-9]{4}[-/]?(0[1-9]|1[0-2])"
+# Resident-ID-like number inside free text (masked in anything shown in Data Docs). Capturing groups
+# only: GX hands the query to SQLAlchemy's text(), which would read "(?:18" as a bind parameter ":18".
+_ID_IN_TEXT_REGEX = (r"(^|[^0-9A-Za-z])([1-9][0-9]{2})[0-9]{3}(1[89]|20)[0-9]{2}(0[1-9]|1[0-2])"
+                     r"(0[1-9]|[12][0-9]|3[01])[0-9]{2}([0-9][0-9Xx])([^0-9A-Za-z]|$)")
+_ID_MASK = r"\1\2*************\6\7"
+
+
+def literal(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def in_list(expression: str, values: tuple[str, ...] | list[str]) -> str:
+    return f"{expression} in ({', '.join(literal(v) for v in values)})"
+
+
+def trim_whitespace_sql(expression: str) -> str:
+    """Twin of the dbt macro ``trim_whitespace`` (duckdb dispatch)."""
+    return f"regexp_replace({expression}, '^{_WS}+|{_WS}+$', '', 'g')"
+
+
+def blank_sql(expression: str) -> str:
+    """True when the value is null or only whitespace."""
+    return f"({expression} is null or regexp_full_match({expression}, '{_WS}*'))"
+
+
+def parse_date_sql(expression: str) -> str:
+    """The date a delivered text means, or null: the twin of the dbt macro ``parse_date``.
+
+    ``dbt_project/macros/parsing.sql`` (``duckdb__parse_date``) trims, drops a time part and tries
+    ``%Y-%m-%d``, ``%Y/%m/%d``, ``%Y%m%d``; this function emits that same expression, guarded by the
+    documented shapes, because DuckDB's strptime alone also reads ``26-10-09`` as the year 26 and
+    ``2026109`` as 2026-10-09. So every value accepted here gets the very date staging computes,
+    and impossible dates (2026-02-30) are null in both. Change both together.
+    """
+    trimmed = trim_whitespace_sql(expression)
+    dbt_twin = (f"cast(try_strptime(string_split({trimmed}, ' ')[1], "
+                "['%Y-%m-%d', '%Y/%m/%d', '%Y%m%d']) as date)")
+    return f"(case when regexp_full_match({trimmed}, '{_DATE_SHAPE_REGEX}') then {dbt_twin} end)"
+
+
+def parse_amount_sql(expression: str) -> str:
+    """Twin of the dbt macro ``parse_amount``: thousands separators removed, decimal(18,4) or null."""
+    return f"try_cast(nullif(replace(trim({expression}), ',', ''), '') as decimal(18,4))"
+
+
+def period_ok_sql(expression: str) -> str:
+    """A billing period YYYYMM (also YYYY-MM, YYYY/MM, as staging's ``normalize_period`` reads it)."""
+    return f"regexp_full_match({trim_whitespace_sql(expression)}, '{PERIOD_REGEX}')"
+
+
+def enum_ok_sql(expression: str, values: tuple[str, ...]) -> str:
+    """The value (surrounding whitespace ignored, as staging's clean_text does) is an allowed one."""
+    return in_list(trim_whitespace_sql(expression), values)
+
+
+# --- USCC (GB 32100-2015), as codes.uscc_problem -------------------------------------------------
+
+def uscc_format_ok_sql(expression: str) -> str:
+    return f"regexp_full_match({expression}, '{USCC_FORMAT_REGEX}')"
+
+
+def uscc_pair_ok_sql(expression: str) -> str:
+    pairs = sorted(authority + category for authority, categories in USCC_VALID_PAIRS.items()
+                   for category in categories)
+    return in_list(f"upper(substr({expression}, 1, 2))", pairs)
+
+
+def uscc_check_char_sql(expression: str) -> str:
+    """The 18th character codes.uscc_check_char computes from the first 17 (needs a valid format)."""
+    terms = " + ".join(f"(strpos('{USCC_ALPHABET}', upper(substr({expression}, {i + 1}, 1))) - 1) * {w}"
+                       for i, w in enumerate(USCC_WEIGHTS))
+    return f"substr('{USCC_ALPHABET}', ((31 - ({terms}) % 31) % 31) + 1, 1)"
+
+
+def uscc_check_ok_sql(expression: str) -> str:
+    return f"({uscc_check_char_sql(expression)} = upper(substr({expression}, 18, 1)))"
+
+
+# --- Resident ID numbers (GB 11643-1999), as codes.resident_id_problem ----------------------------
+
+def resident_id_format_ok_sql(expression: str) -> str:
+    return f"regexp_full_match({expression}, '{RESIDENT_ID_FORMAT_REGEX}')"
+
+
+def resident_id_birth_ok_sql(expression: str) -> str:
+    # strptime %Y%m%d on the 8 embedded digits, as codes.py; year 0 exists in DuckDB, not in Python.
+    birth = f"try_strptime(substr({expression}, 7, 8), '%Y%m%d')"
+    return f"({birth} is not null and substr({expression}, 7, 4) <> '0000')"
+
+
+def resident_id_check_ok_sql(expression: str) -> str:
+    terms = " + ".join(f"cast(substr({expression}, {i + 1}, 1) as integer) * {w}"
+                       for i, w in enumerate(RID_WEIGHTS))
+    return f"(substr('{RID_CHECK}', (({terms}) % 11) + 1, 1) = upper(substr({expression}, 18, 1)))"
+
+
+# --- Display --------------------------------------------------------------------------------------
+
+def mask_id_number_sql(expression: str) -> str:
+    """codes.mask_id_number in SQL: first 3 and last 2 characters kept (脱敏)."""
+    return (f"(case when length({expression}) <= 5 then repeat('*', length({expression})) "
+            f"else substr({expression}, 1, 3) || repeat('*', length({expression}) - 5) "
+            f"|| right({expression}, 2) end)")
+
+
+def mask_ids_in_text_sql(expression: str) -> str:
+    """Resident-ID-like numbers inside any text masked (twice: two IDs one character apart)."""
+    once = f"regexp_replace({expression}, '{_ID_IN_TEXT_REGEX}', '{_ID_MASK}', 'g')"
+    return f"regexp_replace({once}, '{_ID_IN_TEXT_REGEX}', '{_ID_MASK}', 'g')"

@@ -1,0 +1,325 @@
+"""Validation rules generated from the catalogue (seeds/layout_fields.csv, record_layouts.csv).
+
+One ``Rule`` per (rule, field) across every category whose layout has that field, so a city that
+edits the catalogue gets new rules without code changes. Each rule is a SQL predicate over a batch
+of ``raw.feed_rows`` (alias ``b``) selecting the offending rows: the Great Expectations expectation
+and the insert into ``validation.row_issues`` are built from the same predicate.
+
+Severity: ``blocking`` rows are quarantined (kept in raw, never staged); ``warning`` rows are loaded
+and flagged. Early pilot USCCs that fail the check character are warnings: flagged, never dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
+
+from credit_warehouse.catalogue import ORG_SUBJECT_TYPES, PERSON_SUBJECT_TYPE, Catalogue, FieldSpec
+from credit_warehouse.validation import expressions as sql
+
+BLOCKING, WARNING = "blocking", "warning"
+RECORD_COMPLETENESS = "record_completeness"
+FIELD_FORMAT = "field_format"
+CODE_VALIDITY = "code_validity"
+TIMELINESS = "timeliness"
+ROW_SUITES = (RECORD_COMPLETENESS, FIELD_FORMAT, CODE_VALIDITY, TIMELINESS)
+
+ALIAS = "b"  # the batch of raw.feed_rows as every predicate refers to it
+CALENDAR_TABLE = "validation.workday_calendar"
+
+# The fields and values the conditional requirements of layout_fields.csv refer to (national 双公示
+# standard): org/person requirements depend on the subject type, `fine` on the penalty category,
+# and ID numbers are checked as resident IDs when the ID type says so (or the layout has no type).
+SUBJECT_TYPE_FIELD = "subject_type"
+FINE_TRIGGER_FIELD, FINE_TRIGGER_TEXT = "penalty_category", "罚款"
+ID_TYPE_FIELD, RESIDENT_ID_TYPE = "id_type", "身份证"
+
+
+class CatalogueRuleError(ValueError):
+    """The catalogue asks for a rule that cannot be expressed (e.g. `org` without a subject type)."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    rule_id: str
+    suite: str
+    severity: str  # blocking | warning
+    field: str
+    categories: tuple[str, ...]
+    description: str
+    reason_zh: str  # plain Chinese for correction letters to departments
+    predicate: str  # SQL over the batch alias `b`: true for an offending row
+    joins: str = ""  # joins the predicate needs (the working-day calendar)
+    variant: str = ""  # tells apart rules sharing rule_id and field (requirement kind, enum set)
+    pii: bool = False  # values are ID numbers: masked wherever they are shown
+
+    @property
+    def key(self) -> str:
+        """Unique name of the rule: one Great Expectations expectation each."""
+        return ".".join(part for part in (self.rule_id, self.field, self.variant) if part)
+
+
+def _col(field: str) -> str:
+    return f"{ALIAS}.{field}"
+
+
+def _categories_sql(categories: Iterable[str]) -> str:
+    return sql.in_list(f"{ALIAS}.category_code", tuple(categories))
+
+
+def _specs_by_field(catalogue: Catalogue) -> dict[str, list[tuple[str, FieldSpec]]]:
+    """field -> [(category, spec)] over every category in code order."""
+    found: dict[str, list[tuple[str, FieldSpec]]] = {field: [] for field in catalogue.all_fields}
+    for code in sorted(catalogue.categories):
+        for spec in catalogue.fields_of(code):
+            found[spec.field].append((code, spec))
+    return found
+
+
+def _headers(specs: Iterable[FieldSpec]) -> str:
+    """「主体名称」 or 「许可决定日期」/「处罚决定日期」: how departments know the field."""
+    names = dict.fromkeys(spec.header_zh for spec in specs)
+    return "/".join(f"「{name}」" for name in names)
+
+
+def _layout_has(catalogue: Catalogue, category: str, field: str) -> bool:
+    return any(spec.field == field for spec in catalogue.fields_of(category))
+
+
+def _header_of(catalogue: Catalogue, category: str, field: str) -> str:
+    return next(spec.header_zh for spec in catalogue.fields_of(category) if spec.field == field)
+
+
+def _group(pairs: Iterable[tuple[str, FieldSpec]],
+           key: Callable[[FieldSpec], Hashable]) -> dict[Hashable, list[tuple[str, FieldSpec]]]:
+    groups: dict[Hashable, list[tuple[str, FieldSpec]]] = {}
+    for category, spec in pairs:
+        groups.setdefault(key(spec), []).append((category, spec))
+    return groups
+
+
+# --- record_completeness ---------------------------------------------------------------------------
+
+def _requirement_condition(catalogue: Catalogue, requirement: str, categories: list[str]) -> tuple[str, str]:
+    """(SQL condition under which the field is required, Chinese wording of it)."""
+    needs = {"org": SUBJECT_TYPE_FIELD, "person": SUBJECT_TYPE_FIELD, "fine": FINE_TRIGGER_FIELD}.get(requirement)
+    if needs:
+        missing = [c for c in categories if not _layout_has(catalogue, c, needs)]
+        if missing:
+            raise CatalogueRuleError(f"requirement '{requirement}' needs field {needs} in the layout of {missing}")
+    subject_type = sql.trim_whitespace_sql(_col(SUBJECT_TYPE_FIELD))
+    if requirement == "org":
+        return (sql.in_list(subject_type, ORG_SUBJECT_TYPES),
+                f"{_header_of(catalogue, categories[0], SUBJECT_TYPE_FIELD)}为{'或'.join(ORG_SUBJECT_TYPES)}时")
+    if requirement == "person":
+        return (f"{subject_type} = {sql.literal(PERSON_SUBJECT_TYPE)}",
+                f"{_header_of(catalogue, categories[0], SUBJECT_TYPE_FIELD)}为{PERSON_SUBJECT_TYPE}时")
+    if requirement == "fine":
+        return (f"coalesce(contains({_col(FINE_TRIGGER_FIELD)}, {sql.literal(FINE_TRIGGER_TEXT)}), false)",
+                f"{_header_of(catalogue, categories[0], FINE_TRIGGER_FIELD)}包含“{FINE_TRIGGER_TEXT}”时")
+    if requirement == "required":
+        return "true", ""
+    raise CatalogueRuleError(f"unknown requirement '{requirement}'")
+
+
+def completeness_rules(catalogue: Catalogue) -> list[Rule]:
+    rules = []
+    for field, pairs in _specs_by_field(catalogue).items():
+        for requirement, group in _group(pairs, lambda s: s.requirement).items():
+            if requirement == "optional":
+                continue
+            categories = [c for c, _ in group]
+            condition, condition_zh = _requirement_condition(catalogue, requirement, categories)
+            headers = _headers(s for _, s in group)
+            when = "" if requirement == "required" else f" when {requirement} requirement applies"
+            rules.append(Rule(
+                rule_id="missing_required_field", suite=RECORD_COMPLETENESS, severity=BLOCKING, field=field,
+                categories=tuple(categories),
+                description=f"{field} is blank (null or whitespace){when}; required in {', '.join(categories)}",
+                reason_zh=(f"{condition_zh}，{headers}为必填项，但未填写。" if condition_zh
+                           else f"必填项{headers}未填写。"),
+                predicate=f"{_categories_sql(categories)} and {condition} and {sql.blank_sql(_col(field))}",
+                variant="" if requirement == "required" else requirement,
+                pii=any(s.data_type == "id_number" for _, s in group)))
+    return rules
+
+
+# --- field_format ----------------------------------------------------------------------------------
+
+def _format_rule(rule_id: str, field: str, group: list[tuple[str, FieldSpec]], bad: str, what: str,
+                 reason: str, variant: str = "") -> Rule:
+    categories = [c for c, _ in group]
+    return Rule(rule_id=rule_id, suite=FIELD_FORMAT, severity=BLOCKING, field=field,
+                categories=tuple(categories),
+                description=f"{field} is not {what}; checked in {', '.join(categories)}",
+                reason_zh=f"{_headers(s for _, s in group)}{reason}",
+                predicate=f"{_categories_sql(categories)} and not {sql.blank_sql(_col(field))} and {bad}",
+                variant=variant)
+
+
+def format_rules(catalogue: Catalogue) -> list[Rule]:
+    rules = []
+    for field, pairs in _specs_by_field(catalogue).items():
+        for data_type, group in _group(pairs, lambda s: s.data_type).items():
+            column = _col(field)
+            if data_type == "date":
+                rules.append(_format_rule(
+                    "unparseable_date", field, group, f"{sql.parse_date_sql(column)} is null",
+                    "a real date as YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD",
+                    "不是有效日期：应为真实存在的日期，格式为YYYY-MM-DD、YYYY/MM/DD或YYYYMMDD。"))
+            elif data_type == "amount":
+                rules.append(_format_rule(
+                    "invalid_amount", field, group, f"{sql.parse_amount_sql(column)} is null",
+                    "a number (decimal(18,4), thousands separators allowed)",
+                    "不是有效金额：应填写数字（可含千位分隔符“,”），不要带单位或文字。"))
+            elif data_type == "period":
+                rules.append(_format_rule(
+                    "invalid_period", field, group, f"not {sql.period_ok_sql(column)}",
+                    "a billing period YYYYMM (month 01-12)", "不是有效账期：应为YYYYMM格式，月份为01至12。"))
+            elif data_type == "enum":
+                enum_groups = _group(group, lambda s: s.enum_values)
+                for values, enum_group in enum_groups.items():
+                    if not values:
+                        raise CatalogueRuleError(f"enum field {field} has no enum_values")
+                    # several value sets for one field: name each by its first layout
+                    variant = enum_group[0][1].layout if len(enum_groups) > 1 else ""
+                    rules.append(_format_rule(
+                        "invalid_enum", field, enum_group, f"not {sql.enum_ok_sql(column, values)}",
+                        f"one of {'|'.join(values)}", f"取值不在规定范围内：只能填写{'、'.join(values)}之一。",
+                        variant))
+    return rules
+
+
+# --- code_validity ---------------------------------------------------------------------------------
+
+def _code_rule(rule_id: str, severity: str, field: str, group: list[tuple[str, FieldSpec]], scope: str,
+               bad: str, what: str, reason: str, pii: bool = False) -> Rule:
+    categories = [c for c, _ in group]
+    return Rule(rule_id=rule_id, suite=CODE_VALIDITY, severity=severity, field=field,
+                categories=tuple(categories), description=f"{field}: {what}; checked in {', '.join(categories)}",
+                reason_zh=reason.format(headers=_headers(s for _, s in group)),
+                predicate=f"{scope} and not {sql.blank_sql(_col(field))} and {bad}", pii=pii)
+
+
+def code_rules(catalogue: Catalogue) -> list[Rule]:
+    rules = []
+    for field, pairs in _specs_by_field(catalogue).items():
+        column = _col(field)
+        uscc = [(c, s) for c, s in pairs if s.data_type == "uscc"]
+        if uscc:
+            scope = _categories_sql(c for c, _ in uscc)
+            fmt, pair, check = (sql.uscc_format_ok_sql(column), sql.uscc_pair_ok_sql(column),
+                                sql.uscc_check_ok_sql(column))
+            rules += [
+                _code_rule("uscc_format", BLOCKING, field, uscc, scope, f"not {fmt}",
+                           "not 18 characters of the USCC alphabet with a 6-digit region code",
+                           "{headers}格式错误：统一社会信用代码应为18位，由数字和大写字母（不含I、O、S、V、Z）"
+                           "组成，第3至8位为行政区划码，前后不能有空格。"),
+                _code_rule("uscc_invalid_pair", WARNING, field, uscc, scope, f"{fmt} and not {pair}",
+                           "registration authority / organisation category pair not in GB 32100-2015",
+                           "{headers}第1位（登记管理部门码）与第2位（机构类别码）的组合不存在，请核对代码。"),
+                _code_rule("uscc_check_char", WARNING, field, uscc, scope, f"{fmt} and {pair} and not {check}",
+                           "check character (18th) does not match GB 32100-2015 (early pilot codes: flagged, kept)",
+                           "{headers}校验码（第18位）错误，请核对代码是否录入有误。"),
+            ]
+        ids = [(c, s) for c, s in pairs if s.data_type == "id_number"]
+        if ids:
+            typed = [c for c, _ in ids if _layout_has(catalogue, c, ID_TYPE_FIELD)]
+            untyped = [c for c, _ in ids if c not in typed]
+            id_type = sql.trim_whitespace_sql(_col(ID_TYPE_FIELD))
+            scopes = ([f"({_categories_sql(typed)} and {id_type} = {sql.literal(RESIDENT_ID_TYPE)})"] if typed
+                      else []) + ([_categories_sql(untyped)] if untyped else [])
+            scope = "(" + " or ".join(scopes) + ")"
+            fmt, birth, check = (sql.resident_id_format_ok_sql(column), sql.resident_id_birth_ok_sql(column),
+                                 sql.resident_id_check_ok_sql(column))
+            when = f"证件类型为{RESIDENT_ID_TYPE}时，{{headers}}"
+            rules += [
+                _code_rule("resident_id_format", BLOCKING, field, ids, scope, f"not {fmt}",
+                           "resident ID is not 17 digits and a digit or X", f"{when}应为18位（前17位为数字，"
+                           "最后一位为数字或X），前后不能有空格。", pii=True),
+                _code_rule("resident_id_birth_date", BLOCKING, field, ids, scope, f"{fmt} and not {birth}",
+                           "resident ID embeds an impossible birth date (characters 7-14)",
+                           f"{when}第7至14位的出生日期不存在。", pii=True),
+                _code_rule("resident_id_check_char", BLOCKING, field, ids, scope,
+                           f"{fmt} and {birth} and not {check}", "resident ID check character (MOD 11-2) is wrong",
+                           f"{when}校验码（第18位）错误，请核对号码。", pii=True),
+            ]
+    return rules
+
+
+# --- timeliness ------------------------------------------------------------------------------------
+
+def timeliness_rules(catalogue: Catalogue, deadline_workdays: int) -> list[Rule]:
+    """late_report: more than N working days in (decision date, report date], for layouts with timeliness.
+
+    The report date is the business date of the delivered file. Working days come from the
+    materialised calendar as a running index, so the lag is a difference of two joined indexes.
+    A decision date before the calendar's first day counts as late; a decision after the report
+    date is never late. (Report dates beyond the calendar stop the run before this: CalendarGapError.)
+    """
+    by_event: dict[str, list[str]] = {}
+    for code in sorted(catalogue.categories):
+        layout = catalogue.layout_of(code)
+        if layout.timeliness_applies:
+            spec = next((s for s in catalogue.fields_of(code) if s.field == layout.event_date_field), None)
+            if spec is None or spec.data_type != "date":
+                raise CatalogueRuleError(f"layout {layout.name}: event date field {layout.event_date_field} "
+                                         "must be a date field for the timeliness rule")
+            by_event.setdefault(layout.event_date_field, []).append(code)
+    rules = []
+    for field, categories in by_event.items():
+        decided = sql.parse_date_sql(_col(field))
+        joins = (f"left join {CALENDAR_TABLE} as reported_on on reported_on.calendar_date = {ALIAS}.business_date "
+                 f"left join {CALENDAR_TABLE} as decided_on on decided_on.calendar_date = {decided}")
+        predicate = (f"{_categories_sql(categories)} and {decided} is not null and {decided} <= {ALIAS}.business_date "
+                     f"and ({decided} < (select min(calendar_date) from {CALENDAR_TABLE}) "
+                     f"or reported_on.workday_index - decided_on.workday_index > {int(deadline_workdays)})")
+        headers = _headers(s for c in categories for s in catalogue.fields_of(c) if s.field == field)
+        rules.append(Rule(
+            rule_id="late_report", suite=TIMELINESS, severity=WARNING, field=field, categories=tuple(categories),
+            description=(f"reported more than {deadline_workdays} working days after {field} "
+                         f"(Chinese statutory calendar with adjusted workdays); checked in {', '.join(categories)}"),
+            reason_zh=(f"迟报：自{headers}至报送日期超过{deadline_workdays}个工作日"
+                       "（按国家法定节假日及调休安排计算），请在规定时限内报送。"),
+            predicate=predicate, joins=joins))
+    return rules
+
+
+# --- all -------------------------------------------------------------------------------------------
+
+def build_rules(catalogue: Catalogue, deadline_workdays: int) -> list[Rule]:
+    """Every row rule of the catalogue, in suite order; keys are unique."""
+    rules = [*completeness_rules(catalogue), *format_rules(catalogue), *code_rules(catalogue),
+             *timeliness_rules(catalogue, deadline_workdays)]
+    keys = [r.key for r in rules]
+    duplicates = {k for k in keys if keys.count(k) > 1}
+    if duplicates:
+        raise CatalogueRuleError(f"duplicate rule keys: {sorted(duplicates)}")
+    return rules
+
+
+def timeliness_categories(rules: Iterable[Rule]) -> tuple[str, ...]:
+    return tuple(sorted({c for r in rules if r.suite == TIMELINESS for c in r.categories}))
+
+
+def offending_rows_sql(rule: Rule, source: str, *, display: bool = False) -> str:
+    """The rows of ``source`` (a raw.feed_rows batch) that break ``rule``.
+
+    ``display=False``: what ``validation.row_issues`` receives (raw value). ``display=True``: what
+    Great Expectations runs and shows in Data Docs: the same FROM/JOIN/WHERE, ID numbers masked,
+    ordered so the sample is stable. Both return the same number of rows.
+    """
+    value = _col(rule.field)
+    if display:
+        value = sql.mask_id_number_sql(value) if rule.pii else sql.mask_ids_in_text_sql(value)
+        columns = f"{ALIAS}.load_id, {ALIAS}.row_number, {ALIAS}.department_code, {ALIAS}.category_code"
+    else:
+        columns = (f"{ALIAS}.file_sha256, {ALIAS}.load_id, {ALIAS}.row_number, {ALIAS}.department_code, "
+                   f"{ALIAS}.category_code")
+    joins = f" {rule.joins}" if rule.joins else ""
+    # GX expands {batch} to "(select ...) AS subselect": wrap the source so it can take our alias.
+    query = (f"select {columns}, {value} as offending_value from (select * from {source}) as {ALIAS}{joins} "
+             f"where {rule.predicate}")
+    if display:
+        query += f" order by {ALIAS}.load_id, {ALIAS}.row_number"
+    return query

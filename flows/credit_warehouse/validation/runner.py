@@ -1,0 +1,176 @@
+"""Run the validation checkpoints and record their results in the work warehouse.
+
+``validate_pending``: the rows of files not validated yet go through ``raw_batch_checkpoint`` (GX
+runs every rule as SQL inside DuckDB), then, in one transaction, the offending rows of every rule
+are written to ``validation.row_issues`` with the same predicate, each rule's count is checked
+against GX's, one row per expectation goes to ``validation.expectation_results`` and the files are
+marked validated. A crash before the commit leaves the files pending: re-running is safe, and a
+run with nothing pending does nothing. To re-validate a file (after a catalogue change), delete it
+from ``validation.validated_files``: its old issues are replaced.
+
+``run_mart_checks``: ``mart_checkpoint`` on the marts after dbt build; it reports, never fails.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from typing import Any
+
+import duckdb
+from credit_warehouse.catalogue import Catalogue
+from credit_warehouse.settings import Settings
+from credit_warehouse.validation import gx_project, suites
+from credit_warehouse.validation.mart_checks import mart_plans
+from credit_warehouse.validation.report import CheckResult, ValidationReport, file_validations
+from credit_warehouse.validation.rules import Rule, build_rules, offending_rows_sql, timeliness_categories
+from credit_warehouse.validation.workday_table import check_calendar_covers, refresh_workday_calendar
+from credit_warehouse.warehouse import connect, ensure_schema
+from credit_warehouse.workdays import WorkdayCalendar
+
+logger = logging.getLogger(__name__)
+
+PENDING_VIEW = "validation.pending_rows"
+SAMPLE_SIZE = 20
+
+PENDING_VIEW_SQL = f"""
+create or replace view {PENDING_VIEW} as
+select * from raw.feed_rows
+where file_sha256 not in (select file_sha256 from validation.validated_files)
+"""
+PENDING_FILES_SQL = f"""
+select file_sha256 from raw.files
+where file_sha256 not in (select file_sha256 from validation.validated_files)
+union
+select distinct file_sha256 from {PENDING_VIEW}
+order by 1
+"""
+
+
+class ValidationCountMismatch(RuntimeError):
+    """GX and the row_issues insert disagree on a rule's offending rows (the GX/DuckDB shim broke)."""
+
+
+def _sample(rows: tuple[dict[str, Any], ...], column: str | None) -> str:
+    """Up to SAMPLE_SIZE offending values (or whole rows) as JSON, first-seen order, distinct."""
+    values: list[Any] = []
+    for row in rows:
+        value = row.get(column) if column else row
+        if value not in values:
+            values.append(value)
+        if len(values) == SAMPLE_SIZE:
+            break
+    return json.dumps(values, ensure_ascii=False, default=str)
+
+
+def _record_results(con: duckdb.DuckDBPyConnection, run_id: str,
+                    outcomes: list[suites.ExpectationOutcome], column: str | None) -> None:
+    now = dt.datetime.now()
+    con.executemany(
+        "insert into validation.expectation_results values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [[run_id, o.suite, o.key, o.key.split(".")[0], o.severity, o.success, o.unexpected_count,
+          _sample(o.sample_rows, column), now] for o in outcomes])
+
+
+def _insert_issues(con: duckdb.DuckDBPyConnection, rule: Rule, run_id: str) -> int:
+    """Write the offending pending rows of one rule; returns how many."""
+    select = offending_rows_sql(rule, PENDING_VIEW)
+    inserted = con.execute(
+        "insert into validation.row_issues select file_sha256, load_id, row_number, department_code, "
+        "category_code, ?, ?, ?, ?, offending_value, ? from (" + select + ")",
+        [rule.suite, rule.rule_id, rule.severity, rule.field, run_id]).fetchone()
+    return int(inserted[0]) if inserted else 0
+
+
+def _commit_raw_results(con: duckdb.DuckDBPyConnection, rules: list[Rule], run_id: str, files: list[str],
+                        outcomes: dict[str, suites.ExpectationOutcome]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    con.execute("begin transaction")
+    try:
+        con.execute("delete from validation.row_issues where file_sha256 in (select unnest(?))", [files])
+        for rule in rules:
+            counts[rule.key] = _insert_issues(con, rule, run_id)
+            expected = outcomes[rule.key].unexpected_count
+            if counts[rule.key] != expected:
+                raise ValidationCountMismatch(
+                    f"rule {rule.key}: Great Expectations counted {expected} offending rows, "
+                    f"row_issues received {counts[rule.key]}")
+        _record_results(con, run_id, [outcomes[r.key] for r in rules], "offending_value")
+        con.execute("insert or ignore into validation.validated_files "
+                    "select unnest(?), ?, current_timestamp", [files, run_id])
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return counts
+
+
+def validate_pending(settings: Settings, catalogue: Catalogue, run_id: str) -> ValidationReport:
+    """Validate every landed row of files not validated yet; see the module docstring."""
+    rules = build_rules(catalogue, settings.report_deadline_workdays)
+    with connect(settings.work_db) as con:
+        ensure_schema(con, catalogue)
+        span = refresh_workday_calendar(con, WorkdayCalendar.load())
+        con.execute(PENDING_VIEW_SQL)
+        files = [r[0] for r in con.execute(PENDING_FILES_SQL).fetchall()]
+        if files:
+            check_calendar_covers(con, span, PENDING_VIEW, timeliness_categories(rules))
+    if not files:
+        logger.info("validation: no pending files")
+        return ValidationReport(run_id)
+
+    with gx_project.open_project(settings) as project:
+        checkpoint = suites.sync_checkpoint(project.context, suites.RAW_CHECKPOINT, suites.raw_plans(rules))
+        outcomes, identifiers = suites.run_checkpoint(checkpoint, run_id)
+        project.close()  # GX's DuckDB connection is done: release it before writing
+        with connect(settings.work_db) as con:
+            counts = _commit_raw_results(con, rules, run_id, files, outcomes)
+            report = ValidationReport(run_id, file_validations(con, run_id, files), counts)
+        index = project.build_data_docs(identifiers)
+    logger.info("validation %s: %d files, %d rows, %d quarantined, %d flagged", run_id, len(report.files),
+                report.rows, report.quarantined_rows, report.flagged_rows)
+    return ValidationReport(report.run_id, report.files, report.rule_counts, index)
+
+
+def _missing_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    present = {f"{s}.{t}" for s, t in con.execute(
+        "select table_schema, table_name from information_schema.tables").fetchall()}
+    wanted = [f"{schema}.{table}" for schema, table in gx_project.ASSETS.values() if schema == "marts"]
+    return [t for t in wanted if t not in present]
+
+
+def run_mart_checks(settings: Settings, catalogue: Catalogue, run_id: str) -> list[CheckResult]:
+    """Catalogue completeness and code quality on the marts; warnings only, never raises for data."""
+    plans = mart_plans(catalogue)
+    specs = [spec for plan in plans for spec in plan.specs]
+    with connect(settings.work_db) as con:
+        ensure_schema(con, catalogue)
+        missing = _missing_tables(con)
+    if missing:
+        error = f"mart tables not built: {', '.join(missing)}"
+        logger.warning("mart checks skipped: %s", error)
+        return [CheckResult(s.suite, s.key, s.severity, False, None, description=s.description, error=error)
+                for s in specs]
+    try:
+        with gx_project.open_project(settings) as project:
+            checkpoint = suites.sync_checkpoint(project.context, suites.MART_CHECKPOINT, plans)
+            outcomes, identifiers = suites.run_checkpoint(checkpoint, run_id)
+            project.close()
+            with connect(settings.work_db) as con:
+                con.execute("begin transaction")
+                _record_results(con, run_id, [outcomes[s.key] for s in specs], None)
+                con.execute("commit")
+            project.build_data_docs(identifiers)
+    except Exception as exc:  # noqa: BLE001 - mart checks report, they never fail the run
+        logger.warning("mart checks failed to run: %s: %s", type(exc).__name__, exc)
+        return [CheckResult(s.suite, s.key, s.severity, False, None, description=s.description,
+                            error=f"{type(exc).__name__}: {exc}") for s in specs]
+    results = []
+    for spec in specs:
+        outcome = outcomes[spec.key]
+        results.append(CheckResult(spec.suite, spec.key, spec.severity, outcome.success, outcome.unexpected_count,
+                                   outcome.sample_rows[:SAMPLE_SIZE], spec.description))
+        if not outcome.success:
+            logger.warning("mart check %s: %d offending rows", spec.key, outcome.unexpected_count)
+    return results
