@@ -179,3 +179,72 @@ def test_published_marts_hold_no_unmasked_id_numbers(city):
         for row in rows:
             for candidate in RESIDENT_ID.findall(row.upper()):
                 assert candidate not in id_numbers, (table, row)
+
+
+def test_expectation_failures_are_recorded_with_samples_and_data_docs_are_offline(city):
+    from credit_warehouse.validation.data_docs import remote_urls
+
+    failed = dict(query(city, "select suite, count(*) from validation.expectation_results "
+                              "where not success and unexpected_count > 0 and sample_values <> '[]' group by 1"))
+    for suite in ("record_completeness", "field_format", "code_validity", "timeliness", "catalogue_completeness",
+                  "code_quality"):
+        assert failed.get(suite), f"no failing expectation with samples in suite {suite}"
+    docs = city["settings"].data_docs_dir
+    assert (docs / "index.html").exists()
+    pages = list(docs.rglob("*.html"))
+    assert len(pages) > 1
+    assert remote_urls(docs) == []
+
+
+def cli(*args: str):
+    from typer.testing import CliRunner
+
+    from credit_warehouse.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def test_cli_shows_a_credit_file_by_uscc_and_by_resident_id(city):
+    import json
+
+    from credit_warehouse.codes import person_key
+
+    home = str(city["home"])
+    uscc = query(city, "select uscc from marts.mart_subject_credit_file where not is_person and total_records > 2 "
+                       "order by uscc limit 1", db="published")[0][0]
+    result = cli("show", uscc, "--json", "--home", home)
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    assert shown["profile"]["uscc"] == uscc and shown["categories"]
+
+    secret = city["settings"].pii_secret
+    published_keys = {r[0] for r in query(city, "select person_key from marts.dim_subject where is_person",
+                                          db="published")}
+    id_number = next(n for (n,) in query(city, "select distinct upper(trim(id_number)) from raw.feed_rows "
+                                               "where id_number is not null order by 1")
+                     if person_key(n, secret) in published_keys)
+    result = cli("show", id_number.lower(), "--json", "--home", home)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["profile"]["person_key"] == person_key(id_number, secret)
+    assert id_number not in result.output  # looked up by keyed hash, shown masked
+
+    missing = cli("show", "91140213MA0000000X", "--home", home)
+    assert missing.exit_code == 1
+
+
+def test_cli_query_reads_the_published_warehouse(city):
+    result = cli("query", "select count(*) as n from marts.dim_subject", "--csv", "--home", str(city["home"]))
+    assert result.exit_code == 0, result.output
+    expected = query(city, "select count(*) from marts.dim_subject", db="published")[0][0]
+    assert result.output.splitlines() == ["n", str(expected)]
+    assert cli("query", "select * from no_such_table", "--home", str(city["home"])).exit_code == 1
+
+
+def test_cli_exits_non_zero_when_a_run_fails(tmp_path, prefect_harness):
+    settings = load_settings(tmp_path)
+    settings.ensure_dirs()
+    settings.work_db.write_bytes(b"this is not a duckdb file")  # the warehouse cannot be opened
+    result = cli("run", "2026-10-09", "--home", str(tmp_path))
+    assert result.exit_code == 1, result.output
+    assert "run failed" in result.output
+    assert cli("run", "2026-13-01", "--home", str(tmp_path)).exit_code != 0  # not a date

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import os
@@ -166,6 +167,31 @@ def show(code: str, home: HomeOption = None, as_json: Annotated[bool, typer.Opti
         for row in categories:
             per_category.add_row(*("" if v is None else str(v) for v in row.values()))
         console.print(per_category)
+
+
+@app.command()
+def query(sql: str, home: HomeOption = None,
+          as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False) -> None:
+    """Run one SQL query on the published warehouse, read-only (analysts: `select * from marts.dim_subject`)."""
+    _, con = _published(home)
+    try:
+        cursor = con.execute(sql)
+        names = [d[0] for d in cursor.description or []]
+        rows = cursor.fetchall()
+    except Exception as exc:  # duckdb raises many error types; all are the analyst's query
+        console.print(f"[red]query failed:[/red] {exc}")
+        raise typer.Exit(EXIT_FAILED) from exc
+    finally:
+        con.close()
+    if as_csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(names)
+        writer.writerows(rows)
+        return
+    table = Table(*names)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(table)
 
 
 @app.command()
