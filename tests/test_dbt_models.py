@@ -18,6 +18,9 @@ Fixture (business dates Sep/Oct 2026; load_seq = file order):
   F10 power_supply      C25 10-12  ORG_F electricity bills 2026-08 (arrears), 09
   F11 ecology           C30 10-12  one name under two codes, ORG_D and ORG_E (重码)
   F12 market_regulation C02 10-13  a licence of ORG_A in a file NOT validated: must not appear
+  F13 market_regulation C03 10-13  P2 re-sent with its decision date but a bad fine amount: the missing
+                                   date failure closes, an invalid amount opens (still quarantined)
+  F14 public_security   C03 10-13  the blocked person row re-sent unchanged: its failure is superseded
 market_regulation never delivers C28, for which it is responsible.
 """
 
@@ -35,6 +38,8 @@ import pytest
 from credit_warehouse.catalogue import Catalogue
 from credit_warehouse.codes import mask_id_number, person_key, resident_id_problem, uscc_problem
 from credit_warehouse.settings import DBT_PROJECT_DIR
+from credit_warehouse.validation.rule_table import write_rule_table
+from credit_warehouse.validation.rules import build_rules
 from credit_warehouse.warehouse import ensure_schema
 
 SECRET = "test-secret-for-dbt-models"
@@ -359,6 +364,16 @@ FILES = [  # (name, department, category, business date, rows)
         ],
     ),
 ]
+FILES += [
+    (
+        "F13",
+        "market_regulation",
+        "C03",
+        "2026-10-13",
+        [_penalty("同市监罚〔2026〕2号", "20260905", "三万", subject_name="大同市甲乙科技有限公司", uscc=ORG_A)],
+    ),
+    ("F14", "public_security", "C03", "2026-10-13", [FILES[3][4][1]]),
+]
 NOT_VALIDATED = {"F12"}
 # (file, row, rule_id, severity, field, offending value, run ids)
 ISSUES = [
@@ -367,6 +382,8 @@ ISSUES = [
     ("F3", 2, "missing_required_field", "blocking", "decision_date", "", ["r1"]),
     ("F4", 1, "late_report", "warning", "decision_date", "2026-09-17", ["r1", "r2"]),  # validated twice
     ("F4", 2, "resident_id_birth_date", "blocking", "id_number", BAD_PERSON_ID, ["r1"]),
+    ("F13", 1, "invalid_amount", "blocking", "fine_amount", "三万", ["r3"]),
+    ("F14", 1, "resident_id_birth_date", "blocking", "id_number", BAD_PERSON_ID, ["r3"]),
 ]
 
 
@@ -384,6 +401,7 @@ def write_fixture(path: Path) -> None:
     con = duckdb.connect(str(path))
     try:
         ensure_schema(con, catalogue)
+        write_rule_table(con, build_rules(catalogue, DEADLINE), catalogue)
         for seq, (name, dept, cat, day, rows) in enumerate(FILES, start=1):
             sha, load_id = sha_of(name), f"L{day.replace('-', '')}-{sha_of(name)[:12]}"
             con.execute(
@@ -530,7 +548,8 @@ def test_blocking_rows_are_quarantined_but_visible_to_stewards(warehouse):
     assert issue["severity"] == "blocking" and issue["is_quarantining"] and issue["row_number"] == 2
     assert issue["source_file"] == source_of("F3")
     # the blocked person row: its ID number is masked even here
-    issue = one(warehouse, "select * from staging.stg_row_issues where rule_id = 'resident_id_birth_date'")
+    issue = one(warehouse, "select * from staging.stg_row_issues where rule_id = 'resident_id_birth_date' "
+                "and load_id like 'L20260929%'")
     assert issue["offending_value"] == mask_id_number(BAD_PERSON_ID) == "140*************3X"
     # an issue recorded by two validation runs is one issue
     issue = one(warehouse, "select * from staging.stg_row_issues where rule_id = 'late_report'")
@@ -734,7 +753,7 @@ def test_no_unmasked_id_number_in_marts(warehouse):
             "select table_name from information_schema.tables where table_schema = 'marts'"
         ).fetchall()
     ]
-    assert len(tables) == 9
+    assert len(tables) == 12  # incl. mart_validation_failures(_daily), mart_department_compliance
     for table in tables:
         for row in warehouse.execute(f"select * from marts.{table}").fetchall():
             text = " ".join("" if v is None else str(v) for v in row).upper()
@@ -830,3 +849,47 @@ def test_sql_identifier_macros_agree_with_python(tmp_path):
         assert got["rid"] == (resident_id_problem(clean) or "resident_id_valid").removeprefix(
             "resident_id_"
         ), value
+
+
+# -- validation failures for stewards --------------------------------------------------------------
+def failure(con, name: str, row: int, rule: str) -> dict:
+    return one(con, "select * from marts.mart_validation_failures where source_file = ? and row_number = ? "
+                    "and rule_id = ?", [source_of(name), row, rule])
+
+
+def test_failures_lifecycle_follows_the_record_versions(warehouse):
+    closed = failure(warehouse, "F3", 2, "missing_required_field")  # P2 re-sent with its date (F13)
+    assert (closed["status"], closed["closed_on"], closed["closed_by_source_file"], closed["closed_by_row_number"]) \
+        == ("closed", dt.date(2026, 10, 13), source_of("F13"), 1)
+    assert closed["record_key"] == "同市监罚〔2026〕2号" and closed["feed_code"] == "market_regulation.C03"
+    assert closed["field_header_zh"] == "处罚决定日期" and "「处罚决定日期」" in closed["reason_zh"]
+    reopened = failure(warehouse, "F13", 1, "invalid_amount")  # the re-send broke another rule
+    assert reopened["status"] == "open" and reopened["is_blocking"] and reopened["closed_on"] is None
+    superseded = failure(warehouse, "F4", 2, "resident_id_birth_date")  # re-sent unchanged (F14)
+    carried = failure(warehouse, "F14", 1, "resident_id_birth_date")
+    assert (superseded["status"], superseded["ended_on"], superseded["closed_on"]) == (
+        "superseded", dt.date(2026, 10, 13), None)
+    assert (carried["status"], carried["opened_on"], carried["failing_since"]) == (
+        "open", dt.date(2026, 10, 13), dt.date(2026, 9, 29))
+    assert carried["offending_value"] == mask_id_number(BAD_PERSON_ID)
+    warning = failure(warehouse, "F2", 2, "uscc_check_char")
+    assert warning["status"] == "open" and not warning["is_blocking"] and "校验码" in warning["reason_zh"]
+
+
+def test_open_failures_per_day_count_each_record_once(warehouse):
+    daily = {(r["report_date"], r["department_code"]): r for r in rows(
+        warehouse, "select * from marts.mart_validation_failures_daily")}
+    security = [daily[(dt.date(2026, 10, d), "public_security")] for d in (12, 13)]
+    # the person row: late_report (warning) and the bad ID, which stays one open failure after its re-send
+    assert [(r["open_blocking"], r["open_warning"]) for r in security] == [(1, 1), (1, 1)]
+    market = [daily[(dt.date(2026, 10, d), "market_regulation")] for d in (12, 13)]
+    assert [(r["open_blocking"], r["new_failures"], r["closed_failures"]) for r in market] == [(1, 0, 0), (1, 1, 1)]
+    first = min(day for day, _ in daily)
+    assert first == dt.date(2026, 9, 10) and max(day for day, _ in daily) == dt.date(2026, 10, 13)
+
+
+def test_compliance_rate_counts_quarantined_rows_as_not_loaded(warehouse):
+    september = one(warehouse, "select * from marts.mart_department_compliance where department_code = "
+                               "'market_regulation' and month_start = '2026-09-01'")
+    assert (september["rows_submitted"], september["rows_quarantined"], september["rows_flagged"]) == (7, 1, 2)
+    assert september["compliance_rate"] == pytest.approx(6 / 7, abs=1e-6)

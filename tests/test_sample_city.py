@@ -233,6 +233,9 @@ def test_subject_codes_are_valid_except_injected_ones(city, tables, catalogue):
                 assert uscc_problem(code) == problem, (item.source_file, number, code)
             if layout in ("registration", "payment"):
                 continue
+            if "unidentifiable_subject" in kinds:  # no type and no code at all, by design
+                assert row["subject_type"] == row["uscc"] == row["id_number"] == ""
+                continue
             if row["subject_type"] == PERSON_SUBJECT_TYPE:
                 persons += 1
                 assert row["uscc"] == "" and row["legal_rep"] == ""
@@ -364,6 +367,24 @@ def test_late_reports_exceed_the_deadline_and_nothing_else_does(city, tables, ca
             else:
                 assert taken <= DEADLINE, (item.source_file, number, decided)
     assert across_holidays  # some late records span the Mid-Autumn / National Day holidays
+
+
+def test_unknown_regions_duplicate_keys_and_unidentifiable_subjects(city, tables, catalogue):
+    _, manifest = city
+    for defect in manifest.defects_of("unknown_region"):
+        row = tables[defect.source_file][defect.row_number - 1]
+        if defect.field == "uscc":
+            assert uscc_problem(defect.value) is None and defect.value[2:4] not in catalogue.region_prefixes
+        else:  # a valid resident ID but for its province-level prefix
+            assert resident_id_problem(defect.value) is None and defect.value[:2] not in catalogue.region_prefixes
+        assert row[defect.field] == defect.value
+    for defect in manifest.defects_of("duplicate_key"):
+        rows = tables[defect.source_file]
+        above, row = rows[defect.row_number - 2], rows[defect.row_number - 1]
+        assert above["doc_number"] == row["doc_number"] == defect.record_key and above != row
+    for defect in manifest.defects_of("unidentifiable_subject"):
+        row = tables[defect.source_file][defect.row_number - 1]
+        assert row["subject_type"] == row["uscc"] == row["id_number"] == "" and row["subject_name"]
 
 
 def test_duplicate_files_are_byte_identical(city):

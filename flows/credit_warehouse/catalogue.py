@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import unicodedata
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from functools import cached_property
 from pathlib import Path
 
@@ -77,6 +78,16 @@ class Feed:
     active: bool
 
 
+@dataclass(frozen=True)
+class RegionPrefix:
+    """A province-level division code prefix (first 2 digits of a 6-digit region code)."""
+
+    prefix: str
+    name: str
+    level: str  # province | central | residence_permit
+    valid_in: str  # both | uscc | resident_id: which codes may carry it
+
+
 def _rows(seeds_dir: Path, name: str) -> list[dict[str, str]]:
     with (seeds_dir / name).open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
@@ -94,6 +105,7 @@ class Catalogue:
     departments: dict[str, Department]
     feeds: dict[tuple[str, str], Feed]  # (department_code, category_code)
     regions: dict[str, str]  # region_code -> name
+    region_prefixes: dict[str, RegionPrefix] = dataclass_field(default_factory=dict)  # 2-digit prefix -> division
 
     @classmethod
     def load(cls, seeds_dir: Path = SEEDS_DIR) -> Catalogue:
@@ -122,6 +134,8 @@ class Catalogue:
                 r["region_code"]) for r in _rows(seeds_dir, "departments.csv")},
             feeds=feeds,
             regions={r["region_code"]: r["region_name"] for r in _rows(seeds_dir, "region_codes.csv")},
+            region_prefixes={r["prefix"]: RegionPrefix(r["prefix"], r["region_name"], r["level"], r["valid_in"])
+                             for r in _rows(seeds_dir, "region_prefixes.csv")},
         )
 
     @cached_property
@@ -132,6 +146,10 @@ class Catalogue:
             for spec in specs:
                 seen.setdefault(spec.field, None)
         return tuple(seen)
+
+    def region_prefixes_for(self, code_kind: str) -> tuple[str, ...]:
+        """Province-level prefixes a code of ``code_kind`` (uscc | resident_id) may start its region with."""
+        return tuple(sorted(p.prefix for p in self.region_prefixes.values() if p.valid_in in ("both", code_kind)))
 
     def layout_of(self, category_code: str) -> Layout:
         return self.layouts[self.categories[category_code].layout]

@@ -53,6 +53,8 @@ def _print_summary(summary) -> None:  # noqa: ANN001 - RunSummary
     else:
         console.print(f"{len(table.rows)} deliveries (per-feed detail: ops.feed_summary, run_id={summary.run_id})")
     console.print({k: v for k, v in summary.totals().items()})
+    if summary.review_page:
+        console.print(f"Steward review: {summary.review_page}  (creditwh review --open)")
     if summary.message:
         console.print(f"[yellow]{summary.message}[/yellow]")
 
@@ -118,6 +120,7 @@ def demo(subjects: int = 2000, start: str = DEMO_START.isoformat(), end: str = D
     finally:
         console.print(f"\nAnalysts: duckdb -readonly {settings.published_db}  (schema marts)\n"
                       f"Look up a subject: creditwh show <USCC or resident ID>\n"
+                      f"Steward review: creditwh review --open\n"
                       f"Data Docs: {settings.data_docs_dir / 'index.html'}")
 
 
@@ -199,6 +202,44 @@ def docs(home: HomeOption = None) -> None:
     """Print where the Great Expectations Data Docs are (built offline by every run)."""
     index = load_settings(home).data_docs_dir / "index.html"
     console.print(str(index) if index.exists() else f"[yellow]not built yet: {index}[/yellow]")
+
+
+@app.command()
+def review(home: HomeOption = None,
+           open_browser: Annotated[bool, typer.Option("--open", help="Open the page in a web browser.")] = False,
+           rebuild: Annotated[bool, typer.Option(help="Rebuild page and correction lists from the warehouse now.")]
+           = False) -> None:
+    """Print where the steward review page is (built by every run): failures per department, trend,
+    drill-down to records, correction lists (CSV/XLSX) and links to the Data Docs."""
+    from credit_warehouse.steward.build import WarehouseNotBuilt, build_review, review_page_path
+
+    settings = load_settings(home)
+    page = review_page_path(settings)
+    if rebuild:
+        try:
+            result = build_review(settings)
+        except WarehouseNotBuilt as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(EXIT_FAILED) from exc
+        console.print(f"{result.open_failures} open failures ({result.open_blocking} blocking), "
+                      f"{len(result.corrections)} correction lists")
+    if not page.exists():
+        console.print(f"[yellow]not built yet: {page} (run a load, or creditwh review --rebuild)[/yellow]")
+        raise typer.Exit(EXIT_FAILED)
+    print(page)
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(page.resolve().as_uri())
+
+
+@app.command()
+def rules() -> None:
+    """Print the table of validation rules (Markdown, as in the README), generated from the catalogue."""
+    from credit_warehouse.catalogue import Catalogue
+    from credit_warehouse.validation.rule_docs import rules_markdown
+
+    print(rules_markdown(Catalogue.load(), load_settings().report_deadline_workdays))
 
 
 @app.command()

@@ -1,8 +1,9 @@
 """Prefect flows: ``daily_load(date)`` and ``backfill(start, end)``.
 
 discover -> land raw -> validate (Great Expectations, SQL in DuckDB) -> dbt build -> checks
-(row conservation, mart expectations) -> publish. A backfill lands and validates every day of the
-range, then builds and publishes once. Re-running is safe: already-landed files are skipped by hash.
+(row conservation, mart expectations) -> steward review (page and correction lists) -> publish.
+A backfill lands and validates every day of the range, then builds and publishes once.
+Re-running is safe: already-landed files are skipped by hash.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from credit_warehouse.landing import LandingResult, land_file
 from credit_warehouse.publish import publish
 from credit_warehouse.run_summary import RunSummary, feed_results, record_summary
 from credit_warehouse.settings import Settings, load_settings
+from credit_warehouse.steward.build import ReviewResult, build_review
 from credit_warehouse.transform import run_dbt
 from credit_warehouse.validation.runner import run_mart_checks, validate_pending
 from credit_warehouse.warehouse import connect, ensure_schema
@@ -68,6 +70,11 @@ def mart_checks(settings: Settings, catalogue: Catalogue, run_id: str) -> list:
     return run_mart_checks(settings, catalogue, run_id)
 
 
+@task(name="steward-review", retries=1, **TASK_OPTIONS)
+def steward_review(settings: Settings) -> ReviewResult:
+    return build_review(settings)
+
+
 @task(name="publish", retries=2, **TASK_OPTIONS)
 def publish_marts(settings: Settings) -> list[str]:
     return publish(settings)
@@ -104,6 +111,8 @@ def load_range(flow_name: str, start: dt.date, end: dt.date, home: str | None) -
         dbt_build(settings)
         summarise(settings, summary)
         mart_checks(settings, catalogue, run_id)
+        review = steward_review(settings)
+        summary.review_page = str(review.page)
         summary.published_tables = publish_marts(settings)
         rejected = summary.totals()["files_rejected"]
         summary.status = "succeeded_with_rejections" if rejected else "succeeded"

@@ -38,6 +38,7 @@ class RunSummary:
     feeds: list[FeedResult] = field(default_factory=list)
     published_tables: list[str] = field(default_factory=list)
     data_docs: str | None = None
+    review_page: str | None = None  # the steward review page (reports/review/index.html)
 
     def totals(self) -> dict[str, int]:
         landed = [f for f in self.feeds if f.outcome == "landed"]
@@ -93,12 +94,16 @@ def _parse_reasons(text: str, reason_code: str | None) -> dict[str, int]:
     return reasons
 
 
+# Staging models keyed by file and row that are not layout models: they hold quarantined rows too.
+NOT_LAYOUT_MODELS = ("stg_feed_row_keys",)
+
+
 def staged_row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Rows per file that reached dbt staging (every staging model keyed by file and row)."""
+    """Rows per file that reached dbt staging (every layout staging model keyed by file and row)."""
     tables = [r[0] for r in con.execute(
         "select table_name from information_schema.columns where table_schema = 'staging' "
         "and column_name in ('file_sha256', 'row_number', 'record_key') "
-        "group by table_name having count(*) = 3 order by 1").fetchall()]
+        "group by table_name having count(*) = 3 order by 1").fetchall() if r[0] not in NOT_LAYOUT_MODELS]
     if not tables:
         return {}
     union = " union all ".join(f"select file_sha256 from staging.{t}" for t in tables)

@@ -51,6 +51,11 @@ create table if not exists validation.row_issues (
 create table if not exists validation.validated_files (
     file_sha256 varchar primary key, run_id varchar not null, validated_at timestamp not null
 );
+create table if not exists validation.rules (
+    rule_key varchar not null, rule_id varchar not null, suite varchar not null, severity varchar not null,
+    field varchar not null, category_code varchar not null, field_header_zh varchar, description varchar,
+    reason_zh varchar not null
+);
 create table if not exists validation.expectation_results (
     run_id varchar not null, suite varchar not null, expectation varchar not null, rule_id varchar,
     severity varchar, success boolean not null, unexpected_count bigint, sample_values varchar,

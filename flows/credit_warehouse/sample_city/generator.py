@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from credit_warehouse.catalogue import Catalogue
+from credit_warehouse.codes import resident_id_check_char, uscc_check_char
 from credit_warehouse.inbox import inbox_path
 from credit_warehouse.sample_city.dates import DateText, WorkdayIndex, broken_date
 from credit_warehouse.sample_city.feeds import HOT_CATEGORIES, FeedSpec, feed_specs, missing_feeds
@@ -33,10 +34,13 @@ from credit_warehouse.sample_city.rates import (
     CORRECTED_RESEND,
     DUPLICATE_CODE,
     DUPLICATE_FILE,
+    DUPLICATE_KEY,
     LATE_REPORT,
     MISSING_CATEGORY,
     MISSING_REQUIRED,
     SUBJECT_KINDS,
+    UNIDENTIFIABLE_SUBJECT,
+    UNKNOWN_REGION,
     DefectRates,
 )
 from credit_warehouse.sample_city.records import (
@@ -76,6 +80,10 @@ class Built:
     record: Record
     subject: Subject
     lateness: int | None  # working days from decision to report, when timeliness applies
+
+
+# Two-digit prefixes no province-level division has (seeds/region_prefixes.csv): unknown regions.
+UNKNOWN_REGION_PREFIXES = ("29", "39", "48", "58", "68", "77", "88", "99")
 
 
 class CityGenerator:
@@ -264,7 +272,31 @@ class CityGenerator:
         if kind == LATE_REPORT:
             field = spec.layout.event_date_field
             return kind, field, record[field], f"{built.lateness} working days > {self.deadline}"
+        if kind == UNKNOWN_REGION:
+            return self.unknown_region(record, subject, rng)
+        if kind == DUPLICATE_KEY:  # the key of the row above, on a different record
+            record["doc_number"] = self.build(plan, row - 1, random.Random()).record["doc_number"]
+            return kind, "doc_number", record["doc_number"], f"same key as row {row} (the row above), other values"
+        if kind == UNIDENTIFIABLE_SUBJECT:
+            for field in ("subject_type", "uscc", "legal_rep", "id_type", "id_number"):
+                record[field] = ""
+            return kind, "uscc", "", f"{subject.subject_type} delivered without 行政相对人类别 and without a code"
         raise AssertionError(f"unknown planned defect {kind}")
+
+    @staticmethod
+    def unknown_region(record: Record, subject: Subject, rng: random.Random) -> tuple[str, str, str, str]:
+        """The subject's code with a region whose province-level prefix does not exist (a check
+        character that fits, so only the region rule can tell)."""
+        prefix = UNKNOWN_REGION_PREFIXES[rng.randrange(len(UNKNOWN_REGION_PREFIXES))]
+        if subject.is_person:
+            first17 = prefix + subject.code[2:17]
+            field, code = "id_number", first17 + resident_id_check_char(first17)
+        else:
+            first17 = subject.code[:2] + prefix + subject.code[4:17]
+            field, code = "uscc", first17 + uscc_check_char(first17)
+        record[field] = code
+        return UNKNOWN_REGION, field, code, "valid code would be " + ("the person's ID" if subject.is_person
+                                                                     else subject.code)
 
     def code_detail(self, subject: Subject) -> str:
         """One shared detail string per defective subject (benchmark manifests hold millions)."""

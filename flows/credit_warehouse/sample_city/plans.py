@@ -26,24 +26,29 @@ from credit_warehouse.sample_city.rates import (
     CORRECTED_RESEND,
     DUPLICATE_CODE,
     DUPLICATE_FILE,
+    DUPLICATE_KEY,
     INVALID_PAIR,
     LATE_REPORT,
     MISSING_REQUIRED,
+    UNIDENTIFIABLE_SUBJECT,
+    UNKNOWN_REGION,
     DefectRates,
 )
 from credit_warehouse.sample_city.streams import poisson, stable_int, stream
 from credit_warehouse.workdays import CalendarGapError
 
-VICTIM = "victim"  # clean organisation row whose code the next row (duplicate_code) borrows
+VICTIM = "victim"  # clean organisation row whose code (duplicate_code) or key (duplicate_key) the next row borrows
 CORRECT = "correct"  # clean row re-sent later in a correction file
 MAX_CORRECTION_LAG = 3  # working days between a record and its correction
 # Residue (mod 3) of the working-day ordinal on which each kind is forced.
-FORCE_RESIDUE = {BAD_CHECK_CHAR: 0, MISSING_REQUIRED: 0, DUPLICATE_FILE: 0, INVALID_PAIR: 1, BAD_DATE: 1,
-                 DUPLICATE_CODE: 2, LATE_REPORT: 2}
+FORCE_RESIDUE = {BAD_CHECK_CHAR: 0, MISSING_REQUIRED: 0, DUPLICATE_FILE: 0, UNKNOWN_REGION: 0, INVALID_PAIR: 1,
+                 BAD_DATE: 1, DUPLICATE_KEY: 1, DUPLICATE_CODE: 2, LATE_REPORT: 2, UNIDENTIFIABLE_SUBJECT: 2}
+BORROWING = (DUPLICATE_CODE, DUPLICATE_KEY)  # kinds that copy a value of the row above (a VICTIM)
 # Corrections are forced to land on two residues of three (lag 1): in any three consecutive working
 # days one lands on the 2nd or 3rd day, so its original lies inside the range.
 CORRECTION_RESIDUES = (0, 1)
-ROW_DRAW_ORDER = (DUPLICATE_CODE, MISSING_REQUIRED, BAD_DATE, LATE_REPORT, CORRECT)
+ROW_DRAW_ORDER = (DUPLICATE_CODE, MISSING_REQUIRED, BAD_DATE, LATE_REPORT, UNKNOWN_REGION, DUPLICATE_KEY,
+                  UNIDENTIFIABLE_SUBJECT, CORRECT)
 
 
 @dataclass
@@ -105,7 +110,7 @@ class Planner:
             return False
         if plan.bound is not None and self.population.is_bad(plan.bound[row]):
             return False  # that record already carries its subject's defective code
-        if kind == DUPLICATE_CODE:
+        if kind in BORROWING:
             return row >= 1 and self._row_ok(plan, row - 1, VICTIM)
         return True
 
@@ -116,11 +121,17 @@ class Planner:
             return spec.has_uscc and spec.layout.name != "registration"
         if kind == LATE_REPORT:
             return spec.layout.timeliness_applies
+        if kind == UNKNOWN_REGION:
+            return not spec.bound and spec.has_uscc
+        if kind == DUPLICATE_KEY:
+            return not spec.bound and spec.layout.key_fields == ("doc_number",)
+        if kind == UNIDENTIFIABLE_SUBJECT:
+            return not spec.bound and {"subject_type", "uscc", "id_number"} <= set(spec.field_names)
         return True
 
     def _assign(self, plan: FilePlan, row: int, kind: str, lag: int = 1) -> None:
         plan.rows[row] = kind
-        if kind == DUPLICATE_CODE:
+        if kind in BORROWING:
             plan.rows[row - 1] = VICTIM
         elif kind == CORRECT:
             plan.lags[row] = lag
@@ -167,8 +178,8 @@ class Planner:
             plan = FilePlan(spec, day, 0, None)
             plans.append(plan)
             plans.sort(key=lambda p: p.spec.code)
-        if kind == DUPLICATE_CODE and (plan.n == 0 or not self._row_ok(plan, plan.n - 1, VICTIM)):
-            plan.n += 1  # the clean row whose code the next one borrows
+        if kind in BORROWING and (plan.n == 0 or not self._row_ok(plan, plan.n - 1, VICTIM)):
+            plan.n += 1  # the clean row whose code or key the next one borrows
         plan.n += 1
         self._assign(plan, plan.n - 1, kind, lag)
 

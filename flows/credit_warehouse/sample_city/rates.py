@@ -14,9 +14,13 @@ LATE_REPORT = "late_report"
 DUPLICATE_FILE = "duplicate_file"
 CORRECTED_RESEND = "corrected_resend"
 MISSING_CATEGORY = "missing_category"
+UNKNOWN_REGION = "unknown_region"  # subject code whose region code has no province-level division
+DUPLICATE_KEY = "duplicate_key"  # a row repeating the record key of the row above (same file)
+UNIDENTIFIABLE_SUBJECT = "unidentifiable_subject"  # no subject type and no code: the subject cannot resolve
 
 SUBJECT_KINDS = (BAD_CHECK_CHAR, INVALID_PAIR)  # a property of the subject, on every record of it
-ROW_KINDS = (DUPLICATE_CODE, MISSING_REQUIRED, BAD_DATE, LATE_REPORT)  # one row each
+ROW_KINDS = (DUPLICATE_CODE, MISSING_REQUIRED, BAD_DATE, LATE_REPORT, UNKNOWN_REGION, DUPLICATE_KEY,
+             UNIDENTIFIABLE_SUBJECT)  # one row each
 ALL_KINDS = (*SUBJECT_KINDS, *ROW_KINDS, DUPLICATE_FILE, CORRECTED_RESEND, MISSING_CATEGORY)
 
 
@@ -31,6 +35,9 @@ class DefectRates:
     missing_required: float = 0.01
     bad_date: float = 0.005
     late_report: float = 0.02
+    unknown_region: float = 0.003
+    duplicate_key: float = 0.003
+    unidentifiable_subject: float = 0.002
     duplicate_file: float = 0.02
     corrected_resend: float = 0.005
     missing_category_departments: int = 1

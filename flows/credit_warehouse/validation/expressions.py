@@ -63,6 +63,22 @@ def parse_date_sql(expression: str) -> str:
     return f"(case when regexp_full_match({trimmed}, '{_DATE_SHAPE_REGEX}') then {dbt_twin} end)"
 
 
+def clean_code_sql(expression: str) -> str:
+    """Twin of the dbt macro ``clean_code``: surrounding whitespace removed, upper case, '' -> null."""
+    return f"nullif(upper({trim_whitespace_sql(expression)}), '')"
+
+
+def normalize_period_sql(expression: str) -> str:
+    """Twin of the dbt macro ``normalize_period``: YYYY-MM / YYYY/MM / YYYYMM -> YYYYMM, '' -> null."""
+    return f"nullif(substr(replace(replace(trim({expression}), '-', ''), '/', ''), 1, 6), '')"
+
+
+def normalize_name_sql(expression: str) -> str:
+    """Twin of the dbt macro ``normalize_name`` (重码 comparison): no spaces, ASCII brackets, upper case."""
+    replaced = f"replace(replace(replace(replace(trim({expression}), '（', '('), '）', ')'), ' ', ''), '　', '')"
+    return f"upper({replaced})"
+
+
 def parse_amount_sql(expression: str) -> str:
     """Twin of the dbt macro ``parse_amount``: thousands separators removed, decimal(18,4) or null."""
     return f"try_cast(nullif(replace(trim({expression}), ',', ''), '') as decimal(18,4))"

@@ -22,7 +22,17 @@ def mart_plans(catalogue: Catalogue) -> list[SuitePlan]:
             query=("select month_start, department_code, department_name, category_code, category_name "
                    "from {batch} where is_responsible and not is_covered "
                    "order by month_start, department_code, category_code"),
-            meta={"reason_zh": "部门未报送其负责的目录类别数据（按月统计）。"}),)),
+            meta={"reason_zh": "部门未报送其负责的目录类别数据（按月统计）。"}), ExpectationSpec(
+            key="department_catalogue_incomplete", suite=CATALOGUE_COMPLETENESS, severity="warning",
+            description=("each department covers every category it is responsible for, per month; "
+                         "the sample lists departments with their covered / responsible counts"),
+            query=("select month_start, department_code, department_name, count(*) as responsible_categories, "
+                   "count(*) filter (where is_covered) as covered_categories, "
+                   "string_agg(category_code, ',' order by category_code) filter (where not is_covered) "
+                   "as missing_categories from {batch} where is_responsible "
+                   "group by month_start, department_code, department_name "
+                   "having count(*) filter (where is_covered) < count(*) order by month_start, department_code"),
+            meta={"reason_zh": "部门当月未覆盖其负责的全部目录类别（目录完整性，按部门统计）。"}))),
         SuitePlan(f"{CATALOGUE_COMPLETENESS}_overall", "mart_catalogue_coverage_overall", (ExpectationSpec(
             key="catalogue_category_not_covered", suite=CATALOGUE_COMPLETENESS, severity="warning",
             description=f"all {categories} catalogue categories have records each month (目录全覆盖)",

@@ -7,6 +7,11 @@ and the insert into ``validation.row_issues`` are built from the same predicate.
 
 Severity: ``blocking`` rows are quarantined (kept in raw, never staged); ``warning`` rows are loaded
 and flagged. Early pilot USCCs that fail the check character are warnings: flagged, never dropped.
+
+Most predicates look at one row. Three look further, still as SQL in DuckDB: uniqueness compares
+the rows of the same delivered file, ``duplicate_code`` (重码) compares a code's subject name with
+the name the code was first delivered under (all of raw.feed_rows), and the region rules compare
+codes with the province-level prefixes of ``seeds/region_prefixes.csv``.
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ RECORD_COMPLETENESS = "record_completeness"
 FIELD_FORMAT = "field_format"
 CODE_VALIDITY = "code_validity"
 TIMELINESS = "timeliness"
-ROW_SUITES = (RECORD_COMPLETENESS, FIELD_FORMAT, CODE_VALIDITY, TIMELINESS)
+UNIQUENESS = "uniqueness"
+REFERENTIAL = "referential"
+ROW_SUITES = (RECORD_COMPLETENESS, FIELD_FORMAT, CODE_VALIDITY, UNIQUENESS, REFERENTIAL, TIMELINESS)
 
 ALIAS = "b"  # the batch of raw.feed_rows as every predicate refers to it
 CALENDAR_TABLE = "validation.workday_calendar"
@@ -33,6 +40,10 @@ CALENDAR_TABLE = "validation.workday_calendar"
 SUBJECT_TYPE_FIELD = "subject_type"
 FINE_TRIGGER_FIELD, FINE_TRIGGER_TEXT = "penalty_category", "罚款"
 ID_TYPE_FIELD, RESIDENT_ID_TYPE = "id_type", "身份证"
+# The fields that identify a record's subject (organisation code, person's ID number) and its name.
+SUBJECT_CODE_FIELD, SUBJECT_ID_FIELD, SUBJECT_NAME_FIELD = "uscc", "id_number", "subject_name"
+RAW_TABLE = "raw.feed_rows"
+SOURCE = "{source}"  # in ``Rule.joins``: the batch the rule runs on (offending_rows_sql fills it in)
 
 
 class CatalogueRuleError(ValueError):
@@ -52,6 +63,7 @@ class Rule:
     joins: str = ""  # joins the predicate needs (the working-day calendar)
     variant: str = ""  # tells apart rules sharing rule_id and field (requirement kind, enum set)
     pii: bool = False  # values are ID numbers: masked wherever they are shown
+    value: str = ""  # SQL of the offending value when it is not the field's raw value (a record key...)
 
     @property
     def key(self) -> str:
@@ -59,12 +71,12 @@ class Rule:
         return ".".join(part for part in (self.rule_id, self.field, self.variant) if part)
 
 
-def _col(field: str) -> str:
-    return f"{ALIAS}.{field}"
+def _col(field: str, alias: str = ALIAS) -> str:
+    return f"{alias}.{field}"
 
 
-def _categories_sql(categories: Iterable[str]) -> str:
-    return sql.in_list(f"{ALIAS}.category_code", tuple(categories))
+def _categories_sql(categories: Iterable[str], alias: str = ALIAS) -> str:
+    return sql.in_list(f"{alias}.category_code", tuple(categories))
 
 
 def _specs_by_field(catalogue: Catalogue) -> dict[str, list[tuple[str, FieldSpec]]]:
@@ -221,6 +233,11 @@ def code_rules(catalogue: Catalogue) -> list[Rule]:
                 _code_rule("uscc_check_char", WARNING, field, uscc, scope, f"{fmt} and {pair} and not {check}",
                            "check character (18th) does not match GB 32100-2015 (early pilot codes: flagged, kept)",
                            "{headers}校验码（第18位）错误，请核对代码是否录入有误。"),
+                _code_rule("uscc_region_code", WARNING, field, uscc, scope,
+                           f"{fmt} and not {_region_ok(catalogue, 'uscc', f'substr({column}, 3, 2)')}",
+                           "region code (characters 3-8) does not start with a province-level division code",
+                           "{headers}第3至8位的登记管理机关行政区划码不存在（前两位不是有效的省级行政区划代码），"
+                           "请核对代码。"),
             ]
         ids = [(c, s) for c, s in pairs if s.data_type == "id_number"]
         if ids:
@@ -243,7 +260,148 @@ def code_rules(catalogue: Catalogue) -> list[Rule]:
                 _code_rule("resident_id_check_char", BLOCKING, field, ids, scope,
                            f"{fmt} and {birth} and not {check}", "resident ID check character (MOD 11-2) is wrong",
                            f"{when}校验码（第18位）错误，请核对号码。", pii=True),
+                _code_rule("resident_id_region_code", WARNING, field, ids, scope,
+                           f"{fmt} and not {_region_ok(catalogue, 'resident_id', f'substr({column}, 1, 2)')}",
+                           "region code (first 6 digits) does not start with a province-level division code",
+                           f"{when}前6位的行政区划码不存在（前两位不是有效的省级行政区划代码），"
+                           "请核对号码。", pii=True),
             ]
+    return rules
+
+
+def _region_ok(catalogue: Catalogue, code_kind: str, prefix: str) -> str:
+    """The province-level prefix is known. Only the province level is checked: the region seed holds
+    the city's own divisions, subjects registered elsewhere are normal, and codes keep the county of
+    issue after a county is merged or renamed, so a full 6-digit table would flag valid codes."""
+    prefixes = catalogue.region_prefixes_for(code_kind)
+    if not prefixes:
+        raise CatalogueRuleError("seeds/region_prefixes.csv lists no province-level prefix")
+    return f"({sql.in_list(prefix, prefixes)})"
+
+
+def duplicate_code_rules(catalogue: Catalogue) -> list[Rule]:
+    """重码: the subject code was first delivered under another subject name.
+
+    The reference name of a code is its earliest registration-layout name (layouts keyed by the code
+    itself), else the earliest name any row carried it under (load order), over all of raw.feed_rows:
+    later rows naming another subject are flagged. A legitimate renaming shows up too: a warning.
+    """
+    field, name = SUBJECT_CODE_FIELD, SUBJECT_NAME_FIELD
+    categories = [c for c in sorted(catalogue.categories)
+                  if _layout_has(catalogue, c, field) and _layout_has(catalogue, c, name)]
+    if not categories:
+        return []
+    registers = [c for c in categories if catalogue.layout_of(c).key_fields == (field,)]
+    is_register = sql.in_list("category_code", tuple(registers)) if registers else "false"
+    joins = (f"left join (select code, coalesce(arg_min(name, position) filter (where is_register), "
+             f"arg_min(name, position)) as reference_name from (select {sql.clean_code_sql(field)} as code, "
+             f"{sql.normalize_name_sql(name)} as name, {is_register} as is_register, "
+             f"load_seq * 100000000 + row_number as position from {RAW_TABLE} "
+             f"where {sql.in_list('category_code', tuple(categories))} and not {sql.blank_sql(field)} "
+             f"and not {sql.blank_sql(name)}) as named group by code) as code_names "
+             f"on code_names.code = {sql.clean_code_sql(_col(field))}")
+    headers = _headers(s for c in categories for s in catalogue.fields_of(c) if s.field == field)
+    return [Rule(
+        rule_id="duplicate_code", suite=CODE_VALIDITY, severity=WARNING, field=field, categories=tuple(categories),
+        description=(f"重码: {field} was first delivered under another subject name (registration name first); "
+                     f"checked in {', '.join(categories)}"),
+        reason_zh=(f"重码：该{headers}此前已登记或报送为另一主体名称，同一代码对应了不同主体，"
+                   "请核对代码与主体名称。"),
+        predicate=(f"{_categories_sql(categories)} and {sql.uscc_format_ok_sql(_col(field))} "
+                   f"and not {sql.blank_sql(_col(name))} "
+                   f"and code_names.reference_name <> {sql.normalize_name_sql(_col(name))}"),
+        joins=joins)]
+
+
+# --- uniqueness ------------------------------------------------------------------------------------
+
+def _key_sql(catalogue: Catalogue, categories: list[str], key_fields: tuple[str, ...], alias: str) -> str:
+    """The record key from raw values, '|'-joined, null when a part is blank: normalised as staging
+    does (clean_code; billing periods as YYYYMM), so it matches the dbt record key before hashing."""
+    types = {s.field: s.data_type for c in categories for s in catalogue.fields_of(c)}
+    parts = [sql.normalize_period_sql(_col(f, alias)) if types.get(f) == "period"
+             else sql.clean_code_sql(_col(f, alias)) for f in key_fields]
+    return f"(case when {' and '.join(f'{p} is not null' for p in parts)} then concat_ws('|', {', '.join(parts)}) end)"
+
+
+def _content_sql(catalogue: Catalogue, categories: list[str], alias: str) -> str:
+    """A hash of every catalogue value of the row: equal for rows delivered twice verbatim."""
+    fields = dict.fromkeys(s.field for c in categories for s in catalogue.fields_of(c))
+    return f"md5(cast(list_value({', '.join(_col(f, alias) for f in fields)}) as varchar))"
+
+
+def uniqueness_rules(catalogue: Catalogue) -> list[Rule]:
+    """One record key once per delivered file: the same key on differing rows is ambiguous (blocking,
+    every such row quarantined); a row repeated verbatim is harmless (warning). Across files the same
+    key is a re-send (a new version), which is how corrections arrive."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for code in sorted(catalogue.categories):
+        groups.setdefault(catalogue.layout_of(code).key_fields, []).append(code)
+    rules = []
+    for key_fields, categories in groups.items():
+        key, content = _key_sql(catalogue, categories, key_fields, ALIAS), _content_sql(catalogue, categories, "k")
+        joins = (f"left join (select k.file_sha256, {_key_sql(catalogue, categories, key_fields, 'k')} as record_key, "
+                 f"count(*) as copies, count(distinct {content}) as versions from (select * from {SOURCE}) as k "
+                 f"where {_categories_sql(categories, 'k')} group by 1, 2) as same_key "
+                 f"on same_key.file_sha256 = {ALIAS}.file_sha256 and same_key.record_key = {key}")
+        headers = "+".join(_headers(s for c in categories for s in catalogue.fields_of(c) if s.field == f)
+                           for f in key_fields)
+        base = dict(suite=UNIQUENESS, field=key_fields[0], categories=tuple(categories), joins=joins, value=key)
+        scope = f"{_categories_sql(categories)} and {key} is not null"
+        rules += [
+            Rule(rule_id="duplicate_record_key", severity=BLOCKING, **base,
+                 description=(f"record key ({'|'.join(key_fields)}) on several differing rows of one file; "
+                              f"checked in {', '.join(categories)}"),
+                 reason_zh=(f"记录主键重复：同一文件中有多行的{headers}相同但内容不同，无法确定以哪一行为准，"
+                            "这些行均未入库。请核对后每条记录只保留一行，更正后重新报送。"),
+                 predicate=f"{scope} and same_key.versions > 1"),
+            Rule(rule_id="repeated_record", severity=WARNING, **base,
+                 description=(f"the same row (same key {'|'.join(key_fields)}, same values) twice in one file; "
+                              f"checked in {', '.join(categories)}"),
+                 reason_zh=f"重复记录：同一文件中{headers}相同的记录重复出现（内容完全相同），已按一条记录入库，请勿重复填报。",
+                 predicate=f"{scope} and same_key.copies > 1 and same_key.versions = 1"),
+        ]
+    return rules
+
+
+# --- referential -----------------------------------------------------------------------------------
+
+def referential_rules(catalogue: Catalogue) -> list[Rule]:
+    """Every record's subject resolves: it carries a USCC or an ID number (the warehouse keys subjects
+    by them; a name alone cannot be told apart from a namesake). Generated only where the catalogue's
+    requirements do not already demand a code, so it adds no second failure for one blank field:
+    with the standard catalogue it fires when 行政相对人类别 names no subject type and no code is given."""
+    code_fields = (SUBJECT_CODE_FIELD, SUBJECT_ID_FIELD)
+    groups: dict[tuple[tuple[str, str], ...], list[str]] = {}
+    for code in sorted(catalogue.categories):
+        profile = tuple((s.field, s.requirement) for s in catalogue.fields_of(code) if s.field in code_fields)
+        if profile and all(requirement != "required" for _, requirement in profile):
+            groups.setdefault(profile, []).append(code)
+    rules = []
+    for profile, categories in groups.items():
+        conditions = [_requirement_condition(catalogue, requirement, categories)
+                      for _, requirement in profile if requirement in ("org", "person")]
+        demanded = " or ".join(f"coalesce({condition}, false)" for condition, _ in conditions) or "false"
+        fields = [field for field, _ in profile]
+        headers = "和".join(_headers(s for c in categories for s in catalogue.fields_of(c) if s.field == f)
+                           for f in fields)
+        requirements = {requirement for _, requirement in profile}
+        kinds = [*(ORG_SUBJECT_TYPES if "org" in requirements else ()),
+                 *((PERSON_SUBJECT_TYPE,) if "person" in requirements else ())]
+        type_header = (_header_of(catalogue, categories[0], SUBJECT_TYPE_FIELD)
+                       if _layout_has(catalogue, categories[0], SUBJECT_TYPE_FIELD) else "主体类别")
+        untyped = f"，且「{type_header}」未填写为{'、'.join(kinds)}之一" if kinds else ""
+        rules.append(Rule(
+            rule_id="subject_unresolvable", suite=REFERENTIAL, severity=BLOCKING, field=fields[0],
+            categories=tuple(categories),
+            description=(f"the subject has no code ({' / '.join(fields)} blank) and no requirement demands one; "
+                         f"checked in {', '.join(categories)}"),
+            reason_zh=(f"无法识别信用主体：{headers}均未填写{untyped}，记录无法关联到信用主体。"
+                       "请补充主体代码和主体类别后重新报送。"),
+            predicate=(f"{_categories_sql(categories)} and "
+                       + " and ".join(sql.blank_sql(_col(f)) for f in fields) + f" and not ({demanded})"),
+            value=_col(SUBJECT_NAME_FIELD) if all(_layout_has(catalogue, c, SUBJECT_NAME_FIELD) for c in categories)
+            else "null"))
     return rules
 
 
@@ -290,12 +448,28 @@ def timeliness_rules(catalogue: Catalogue, deadline_workdays: int) -> list[Rule]
 def build_rules(catalogue: Catalogue, deadline_workdays: int) -> list[Rule]:
     """Every row rule of the catalogue, in suite order; keys are unique."""
     rules = [*completeness_rules(catalogue), *format_rules(catalogue), *code_rules(catalogue),
+             *duplicate_code_rules(catalogue), *uniqueness_rules(catalogue), *referential_rules(catalogue),
              *timeliness_rules(catalogue, deadline_workdays)]
     keys = [r.key for r in rules]
     duplicates = {k for k in keys if keys.count(k) > 1}
     if duplicates:
         raise CatalogueRuleError(f"duplicate rule keys: {sorted(duplicates)}")
+    # validation.rules (reasons for stewards) is joined to row issues on (rule_id, field, category)
+    seen = [(r.rule_id, r.field, c) for r in rules for c in r.categories]
+    ambiguous = {k for k in seen if seen.count(k) > 1}
+    if ambiguous:
+        raise CatalogueRuleError(f"several rules share (rule_id, field, category): {sorted(ambiguous)}")
     return rules
+
+
+def reason_for(rule: Rule, catalogue: Catalogue, category: str) -> str:
+    """The rule's reason as a department of ``category`` reads it: only that category's own header
+    (a rule covering several layouts lists every layout's header, e.g. 「许可决定日期」/「处罚决定日期」)."""
+    own = [s for s in catalogue.fields_of(category) if s.field == rule.field]
+    if not own:
+        return rule.reason_zh
+    every = [s for c in rule.categories for s in catalogue.fields_of(c) if s.field == rule.field]
+    return rule.reason_zh.replace(_headers(every), _headers(own), 1)
 
 
 def timeliness_categories(rules: Iterable[Rule]) -> tuple[str, ...]:
@@ -309,14 +483,14 @@ def offending_rows_sql(rule: Rule, source: str, *, display: bool = False) -> str
     Great Expectations runs and shows in Data Docs: the same FROM/JOIN/WHERE, ID numbers masked,
     ordered so the sample is stable. Both return the same number of rows.
     """
-    value = _col(rule.field)
+    value = rule.value or _col(rule.field)
     if display:
         value = sql.mask_id_number_sql(value) if rule.pii else sql.mask_ids_in_text_sql(value)
         columns = f"{ALIAS}.load_id, {ALIAS}.row_number, {ALIAS}.department_code, {ALIAS}.category_code"
     else:
         columns = (f"{ALIAS}.file_sha256, {ALIAS}.load_id, {ALIAS}.row_number, {ALIAS}.department_code, "
                    f"{ALIAS}.category_code")
-    joins = f" {rule.joins}" if rule.joins else ""
+    joins = f" {rule.joins.replace(SOURCE, source)}" if rule.joins else ""
     # GX expands {batch} to "(select ...) AS subselect": wrap the source so it can take our alias.
     query = (f"select {columns}, {value} as offending_value from (select * from {source}) as {ALIAS}{joins} "
              f"where {rule.predicate}")

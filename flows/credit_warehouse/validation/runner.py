@@ -24,6 +24,7 @@ from credit_warehouse.settings import Settings
 from credit_warehouse.validation import gx_project, suites
 from credit_warehouse.validation.mart_checks import mart_plans
 from credit_warehouse.validation.report import CheckResult, ValidationReport, file_validations
+from credit_warehouse.validation.rule_table import write_rule_table
 from credit_warehouse.validation.rules import Rule, build_rules, offending_rows_sql, timeliness_categories
 from credit_warehouse.validation.workday_table import check_calendar_covers, refresh_workday_calendar
 from credit_warehouse.warehouse import connect, ensure_schema
@@ -111,6 +112,7 @@ def validate_pending(settings: Settings, catalogue: Catalogue, run_id: str) -> V
     rules = build_rules(catalogue, settings.report_deadline_workdays)
     with connect(settings.work_db) as con:
         ensure_schema(con, catalogue)
+        write_rule_table(con, rules, catalogue)  # reasons of the current catalogue, even with nothing pending
         span = refresh_workday_calendar(con, WorkdayCalendar.load())
         con.execute(PENDING_VIEW_SQL)
         files = [r[0] for r in con.execute(PENDING_FILES_SQL).fetchall()]

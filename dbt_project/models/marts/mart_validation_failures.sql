@@ -1,0 +1,158 @@
+-- The failures table for data stewards: one row per validation failure of a delivered record (a
+-- distinct row issue), with the record it concerns, its reason in plain Chinese and its lifecycle.
+-- The lifecycle is derived, never bookkept, so it stays right after re-runs and crashes:
+--   the versions of a record are its rows of validated files with the same (department, category,
+--   record key), in delivery order (report date, load sequence, row number), quarantined or not;
+--   a failure is `open` while no later version exists, `closed` when the next version does not break
+--   the same rule on the same field (a corrected re-send), `superseded` when the next version breaks
+--   it again (that version's failure carries on; failing_since keeps the first date).
+-- A row without a record key (key field blank) cannot be matched by a re-send: it stays open.
+-- Offending values are masked (stg_row_issues); record keys embedding an ID number are hashed.
+with issues as (
+    select * from {{ ref('stg_row_issues') }}
+),
+
+row_keys as (
+    select * from {{ ref('stg_feed_row_keys') }}
+),
+
+versions as (
+    select
+        file_sha256,
+        row_number,
+        department_code,
+        category_code,
+        record_key,
+        business_date,
+        source_file,
+        validation_run_id,
+        row_number() over (
+            partition by department_code, category_code, record_key
+            order by business_date, load_seq, row_number
+        ) as version_seq
+    from row_keys
+    where record_key is not null
+),
+
+failed_rules as (
+    select distinct file_sha256, row_number, rule_id, coalesce(field, '') as field_key
+    from issues
+),
+
+occurrences as (
+    select
+        issues.*,
+        coalesce(issues.field, '') as field_key,
+        row_keys.record_key,
+        row_keys.record_layout,
+        versions.version_seq
+    from issues
+    inner join row_keys
+        on row_keys.file_sha256 = issues.file_sha256
+        and row_keys.row_number = issues.row_number
+    left join versions
+        on versions.file_sha256 = issues.file_sha256
+        and versions.row_number = issues.row_number
+),
+
+followed as (
+    select
+        occurrences.*,
+        next_versions.business_date as next_business_date,
+        next_versions.source_file as next_source_file,
+        next_versions.row_number as next_row_number,
+        next_versions.validation_run_id as next_run_id,
+        failed_again.file_sha256 is not null as fails_again
+    from occurrences
+    left join versions as next_versions
+        on next_versions.department_code = occurrences.department_code
+        and next_versions.category_code = occurrences.category_code
+        and next_versions.record_key = occurrences.record_key
+        and next_versions.version_seq = occurrences.version_seq + 1
+    left join failed_rules as failed_again
+        on failed_again.file_sha256 = next_versions.file_sha256
+        and failed_again.row_number = next_versions.row_number
+        and failed_again.rule_id = occurrences.rule_id
+        and failed_again.field_key = occurrences.field_key
+),
+
+islands as (
+    {#- consecutive failing versions of a record for one rule and field form one island -#}
+    select
+        issue_id,
+        version_seq - dense_rank() over (
+            partition by department_code, category_code, record_key, rule_id, field_key
+            order by version_seq
+        ) as island
+    from occurrences
+    where record_key is not null
+),
+
+chained as (
+    select
+        followed.*,
+        min(followed.business_date) over (
+            partition by followed.department_code, followed.category_code, followed.record_key,
+                followed.rule_id, followed.field_key, islands.island
+        ) as island_start
+    from followed
+    left join islands
+        on islands.issue_id = followed.issue_id
+),
+
+rules as (
+    select rule_id, field, category_code, field_header_zh, reason_zh
+    from {{ source('validation', 'rules') }}
+),
+
+feeds as (
+    select department_code, category_code, feed_code
+    from {{ ref('feed_registry') }}
+)
+
+select
+    chained.issue_id as failure_id,
+    chained.latest_run_id as run_id,
+    chained.department_code,
+    departments.department_name,
+    coalesce(feeds.feed_code, {{ dbt.concat(["chained.department_code", "'.'", "chained.category_code"]) }}) as feed_code,
+    chained.category_code,
+    categories.category_name_zh as category_name,
+    chained.record_layout,
+    chained.suite,
+    chained.rule_id,
+    chained.severity,
+    chained.is_quarantining as is_blocking,
+    chained.field,
+    rules.field_header_zh,
+    rules.reason_zh,
+    chained.record_key,
+    chained.offending_value,
+    chained.source_file,
+    chained.load_id,
+    chained.row_number,
+    chained.business_date as opened_on,
+    coalesce(chained.island_start, chained.business_date) as failing_since,
+    case
+        when chained.next_business_date is null then 'open'
+        when chained.fails_again then 'superseded'
+        else 'closed'
+    end as status,
+    chained.next_business_date is null as is_open,
+    chained.next_business_date as ended_on,
+    case when not chained.fails_again then chained.next_business_date end as closed_on,
+    case when not chained.fails_again then chained.next_source_file end as closed_by_source_file,
+    case when not chained.fails_again then chained.next_row_number end as closed_by_row_number,
+    case when not chained.fails_again then chained.next_run_id end as closed_by_run_id
+from chained
+left join rules
+    on rules.rule_id = chained.rule_id
+    and rules.field = chained.field
+    and rules.category_code = chained.category_code
+left join feeds
+    on feeds.department_code = chained.department_code
+    and feeds.category_code = chained.category_code
+left join {{ ref('departments') }} as departments
+    on departments.department_code = chained.department_code
+left join {{ ref('catalogue_categories') }} as categories
+    on categories.category_code = chained.category_code

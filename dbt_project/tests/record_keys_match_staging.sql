@@ -1,0 +1,14 @@
+-- stg_feed_row_keys keys every row as the layout staging models key the accepted ones: a row that
+-- reached staging has the same record key in both and is not marked quarantined. Fails per row.
+select
+    row_keys.file_sha256,
+    row_keys.row_number,
+    row_keys.record_key,
+    versions.record_key as staged_record_key,
+    row_keys.is_quarantined
+from {{ ref('stg_feed_row_keys') }} as row_keys
+inner join {{ ref('int_record_versions') }} as versions
+    on versions.file_sha256 = row_keys.file_sha256
+    and versions.row_number = row_keys.row_number
+where row_keys.record_key is distinct from versions.record_key
+    or row_keys.is_quarantined

@@ -1,0 +1,405 @@
+"""Steward review end to end: the real Prefect flow on three working days of the sample city (every
+defect class is injected in any three), then a department re-sends one corrected record per class.
+
+Each defect class must be in the failures table, in its department's correction files with its
+reason and on the review page; each re-send must close its failure. The review page is then opened
+in real headless Chromium and its key numbers compared with the warehouse.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+import zlib
+from html.parser import HTMLParser
+from pathlib import Path
+
+import duckdb
+import pytest
+from credit_warehouse.catalogue import Catalogue
+from credit_warehouse.codes import make_uscc, resident_id_check_char
+from credit_warehouse.sample_city import DefectRates, GenerationManifest, generate_city
+from credit_warehouse.sample_city.manifest import InjectedDefect
+from credit_warehouse.settings import load_settings
+from openpyxl import load_workbook
+
+START, END, FIX_DAY = dt.date(2026, 10, 12), dt.date(2026, 10, 14), dt.date(2026, 10, 15)
+SUBJECTS = 300
+FIX_TAG = "fix1"
+RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+# defect class of the sample city -> (rule that must catch it, severity)
+CLASSES = {
+    "bad_check_char": ("uscc_check_char", "warning"),
+    "invalid_pair": ("uscc_invalid_pair", "warning"),
+    "duplicate_code": ("duplicate_code", "warning"),
+    "missing_required": ("missing_required_field", "blocking"),
+    "bad_date": ("unparseable_date", "blocking"),
+    "late_report": ("late_report", "warning"),
+    "unknown_region": ("uscc_region_code", "warning"),  # resident_id_region_code on a person's ID
+    "duplicate_key": ("duplicate_record_key", "blocking"),
+    "unidentifiable_subject": ("subject_unresolvable", "blocking"),
+}
+
+
+def rule_of(defect: InjectedDefect) -> str:
+    if defect.kind == "unknown_region" and defect.field == "id_number":
+        return "resident_id_region_code"
+    return CLASSES[defect.kind][0]
+
+
+def query(settings, sql: str, params: list | None = None, db: str = "work") -> list[dict]:
+    con = duckdb.connect(str(settings.work_db if db == "work" else settings.published_db), read_only=True)
+    try:
+        cursor = con.execute(sql, params or [])
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    finally:
+        con.close()
+
+
+def failures(settings) -> list[dict]:
+    return query(settings, "select * from marts.mart_validation_failures")
+
+
+# -- the corrected re-sends a department would send ------------------------------------------------
+def fixed_value(defect: InjectedDefect, field: str, catalogue: Catalogue) -> str:
+    """A value that corrects ``field`` of the defect's record."""
+    spec = next(s for s in catalogue.fields_of(defect.category_code) if s.field == field)
+    if spec.data_type == "date":
+        return FIX_DAY.isoformat()  # also on time: decided on the day of the re-send
+    if spec.data_type == "amount":
+        return "1.50"
+    if spec.data_type == "enum":
+        return spec.enum_values[0]
+    if spec.data_type == "uscc":
+        body = zlib.crc32(f"{defect.source_file}:{defect.row_number}".encode()) % 10_000_000
+        return make_uscc("9", "1", "140213", f"MA{body:07d}")  # a fresh organisation code
+    if spec.data_type == "id_number":
+        return "140213198001010019"
+    return "已补充"
+
+
+def corrected(defect: InjectedDefect, values: dict[str, str | None], catalogue: Catalogue) -> dict[str, str | None]:
+    record = dict(values)
+    kind, field = defect.kind, defect.field or ""
+    if kind in ("bad_check_char", "invalid_pair") or (kind == "unknown_region" and field == "uscc"):
+        record["uscc"] = defect.detail.removeprefix("valid code would be ").split()[0]
+    elif kind == "unknown_region":  # the person's own ID: its province prefix (14) restored
+        first17 = "14" + defect.value[2:17]
+        record["id_number"] = first17 + resident_id_check_char(first17)
+    elif kind == "duplicate_code":  # "code of X; Y has CODE": the subject's own code
+        record["uscc"] = defect.detail.split()[-1]
+    elif kind in ("missing_required", "bad_date", "late_report"):
+        record[field] = fixed_value(defect, field, catalogue)
+    elif kind == "unidentifiable_subject":
+        record.update(subject_type="法人及非法人组织", uscc=fixed_value(defect, "uscc", catalogue), legal_rep="张三")
+    return record
+
+
+def write_resends(settings, catalogue: Catalogue, manifest: GenerationManifest) -> dict[str, InjectedDefect]:
+    """One corrected re-send per defect class (its first defect) in ``<category>_<FIX_DAY>_fix1.csv``
+    files; returns the re-sent defect per class. A duplicate key is corrected by re-sending the record
+    the key belongs to (the row above) once."""
+    chosen = {kind: next(d for d in manifest.defects if d.kind == kind) for kind in CLASSES}
+    by_file: dict[tuple[str, str], list[dict[str, str | None]]] = {}
+    for kind, defect in chosen.items():
+        row = defect.row_number - 1 if kind == "duplicate_key" else defect.row_number
+        layout = catalogue.layout_of(defect.category_code).name
+        fields = [s.field for s in catalogue.fields[layout]]
+        values = query(settings, f"select {', '.join(fields)} from raw.feed_rows where source_file = ? "
+                                 "and row_number = ?", [defect.source_file, row])[0]
+        fixed = values if kind == "duplicate_key" else corrected(defect, values, catalogue)
+        by_file.setdefault((defect.department_code, defect.category_code), []).append(fixed)
+    for (department, category), records in by_file.items():
+        specs = catalogue.fields_of(category)
+        path = settings.inbox / department / f"{category}_{FIX_DAY:%Y%m%d}_{FIX_TAG}.csv"
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow([s.header_zh for s in specs])
+            writer.writerows([[r.get(s.field) or "" for s in specs] for r in records])
+    return chosen
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory, prefect_harness):
+    from credit_warehouse.pipeline import backfill, daily_load
+
+    home = tmp_path_factory.mktemp("steward")
+    settings = load_settings(home)
+    settings.ensure_dirs()
+    catalogue = Catalogue.load()
+    manifest = generate_city(settings.inbox, START, END, subjects=SUBJECTS, defects=DefectRates(),
+                             report_deadline_workdays=settings.report_deadline_workdays)
+    loaded = backfill(START, END, str(home))
+    page = Path(loaded.review_page)
+    before = {"summary": loaded, "failures": failures(settings), "page": page.read_text(encoding="utf-8")}
+    resent = write_resends(settings, catalogue, manifest)
+    after = daily_load(FIX_DAY, str(home))
+    return {"home": home, "settings": settings, "manifest": manifest, "resent": resent, "before": before,
+            "after": {"summary": after, "failures": failures(settings), "page": page.read_text(encoding="utf-8")},
+            "page": page}
+
+
+def failure_at(rows: list[dict], defect: InjectedDefect, rule: str, row: int | None = None) -> dict:
+    found = [f for f in rows if f["source_file"] == defect.source_file
+             and f["row_number"] == (row or defect.row_number) and f["rule_id"] == rule]
+    assert len(found) == 1, (defect, rule, found)
+    return found[0]
+
+
+# -- every defect class: failures table, correction files, page ------------------------------------
+@pytest.mark.parametrize("kind", sorted(CLASSES))
+def test_each_defect_class_is_a_failure_with_its_reason(city, kind):
+    defects = city["manifest"].defects_of(kind)
+    assert defects, f"the sample city injected no {kind}"
+    for defect in defects:
+        found = failure_at(city["before"]["failures"], defect, rule_of(defect))
+        assert found["severity"] == CLASSES[kind][1] and found["reason_zh"] and found["field_header_zh"]
+        assert found["department_code"] == defect.department_code and found["category_code"] == defect.category_code
+        assert found["feed_code"] == f"{defect.department_code}.{defect.category_code}"
+        assert found["record_key"] == (defect.record_key if kind != "unidentifiable_subject" else found["record_key"])
+        assert found["status"] in ("open", "superseded") and found["opened_on"] <= END
+
+
+def test_a_duplicate_key_fails_on_every_row_carrying_it(city):
+    for defect in city["manifest"].defects_of("duplicate_key"):
+        above = failure_at(city["before"]["failures"], defect, "duplicate_record_key", defect.row_number - 1)
+        below = failure_at(city["before"]["failures"], defect, "duplicate_record_key")
+        assert (above["status"], below["status"]) == ("superseded", "open")  # one record, one open failure
+        assert above["record_key"] == below["record_key"] == defect.record_key
+
+
+def correction_rows(settings, department: str, day: dt.date) -> tuple[list[dict], list[dict]]:
+    folder = settings.reports_dir / "corrections" / f"{day:%Y%m%d}"
+    csv_path = next(folder.glob(f"{department}_*.csv"))
+    raw = csv_path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel opens Chinese text right
+    with csv_path.open(encoding="utf-8-sig", newline="") as handle:
+        from_csv = list(csv.DictReader(handle))
+    book = load_workbook(csv_path.with_suffix(".xlsx"), read_only=True)
+    try:
+        sheet = book["更正清单"]
+        rows = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    finally:
+        book.close()
+    return from_csv, [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+
+
+@pytest.mark.parametrize("kind", sorted(CLASSES))
+def test_each_open_failure_is_in_the_correction_files_with_its_reason(city, kind):
+    settings = city["settings"]
+    for defect in city["manifest"].defects_of(kind)[:5]:
+        found = failure_at(city["before"]["failures"], defect, rule_of(defect))
+        if found["status"] != "open":
+            continue
+        from_csv, from_xlsx = correction_rows(settings, defect.department_code, END)
+        assert from_csv == from_xlsx
+        lines = [r for r in from_csv if r["来源文件"] == defect.source_file and r["行号"] == str(defect.row_number)
+                 and r["规则编号"] == found["rule_id"]]
+        assert len(lines) == 1, (defect, from_csv)
+        assert lines[0]["问题说明"] == found["reason_zh"] and lines[0]["记录主键"] == (found["record_key"] or "")
+        assert lines[0]["问题字段"] == found["field_header_zh"]
+        assert lines[0]["严重程度"] == {"blocking": "阻断", "warning": "警告"}[found["severity"]]
+
+
+class RowAttributes(HTMLParser):
+    """The data-* attributes of every <tr> (and the text of every data-metric element)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[dict[str, str]] = []
+        self.metrics: dict[str, str] = {}
+        self._metric: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {k: v or "" for k, v in attrs}
+        if tag == "tr":
+            self.rows.append(found)
+        self._metric = found.get("data-metric")
+
+    def handle_data(self, data: str) -> None:
+        if self._metric:
+            self.metrics[self._metric] = data
+            self._metric = None
+
+
+def parsed(html: str) -> RowAttributes:
+    parser = RowAttributes()
+    parser.feed(html)
+    return parser
+
+
+@pytest.mark.parametrize("kind", sorted(CLASSES))
+def test_each_open_failure_is_on_the_review_page(city, kind):
+    page = parsed(city["before"]["page"])
+    listed = {(r.get("data-source-file"), r.get("data-row"), r.get("data-rule"), r.get("data-status"))
+              for r in page.rows if "data-failure-id" in r}
+    for defect in city["manifest"].defects_of(kind):
+        found = failure_at(city["before"]["failures"], defect, rule_of(defect))
+        if found["status"] == "open":
+            assert (defect.source_file, str(defect.row_number), found["rule_id"], "open") in listed, defect
+
+
+# -- corrected re-sends close failures --------------------------------------------------------------
+@pytest.mark.parametrize("kind", sorted(CLASSES))
+def test_a_corrected_resend_closes_the_failure(city, kind):
+    defect = city["resent"][kind]
+    found = failure_at(city["after"]["failures"], defect, rule_of(defect))
+    fix_file = f"{defect.department_code}/{defect.category_code}_{FIX_DAY:%Y%m%d}_{FIX_TAG}.csv"
+    assert (found["status"], found["closed_on"], found["closed_by_source_file"]) == ("closed", FIX_DAY, fix_file)
+    assert found["closed_by_run_id"] == city["after"]["summary"].run_id
+    # the re-send itself carries no failure of that rule
+    resent = [f for f in city["after"]["failures"] if f["source_file"] == fix_file and f["rule_id"] == found["rule_id"]]
+    assert resent == []
+    # and the page lists it as closed in the department's drill-down
+    rows = parsed(city["after"]["page"]).rows
+    assert any(r.get("data-failure-id") == found["failure_id"] and r.get("data-status") == "closed" for r in rows)
+
+
+def test_other_defects_of_a_subject_stay_open(city):
+    resent = city["resent"]["bad_check_char"]
+    others = [d for d in city["manifest"].defects_of("bad_check_char")
+              if d.value == resent.value and (d.source_file, d.row_number) != (resent.source_file, resent.row_number)]
+    for defect in others:  # other records of the subject were not re-sent
+        assert failure_at(city["after"]["failures"], defect, "uscc_check_char")["status"] == "open"
+
+
+def test_open_failures_per_day_fall_when_corrections_arrive(city):
+    settings = city["settings"]
+    daily = {r["report_date"]: r for r in query(
+        settings, "select report_date, sum(open_failures) as open_failures, sum(closed_failures) as closed "
+                  "from marts.mart_validation_failures_daily group by 1", db="published")}
+    assert max(daily) == FIX_DAY and min(daily) == START
+    assert daily[FIX_DAY]["closed"] == len([f for f in city["after"]["failures"] if f["closed_on"] == FIX_DAY])
+    assert daily[FIX_DAY]["closed"] >= len(CLASSES)
+    opened_by_fixes = [f for f in city["after"]["failures"] if f["opened_on"] == FIX_DAY]
+    assert daily[FIX_DAY]["open_failures"] == daily[END]["open_failures"] - daily[FIX_DAY]["closed"] + len(
+        [f for f in opened_by_fixes if f["failing_since"] == FIX_DAY])
+    open_now = sum(1 for f in city["after"]["failures"] if f["status"] == "open")
+    assert daily[FIX_DAY]["open_failures"] == open_now
+
+
+# -- severity: blocking keeps records out, warnings publish; nothing stops the load ------------------
+def published_keys(settings, category: str) -> set[str]:
+    return {r["record_key"] for r in query(settings, "select record_key from marts.fct_credit_record "
+                                                     "where category_code = ?", [category], db="published")}
+
+
+def test_blocking_failures_keep_records_out_until_corrected(city):
+    settings = city["settings"]
+    assert city["before"]["summary"].status == "succeeded" and city["after"]["summary"].status == "succeeded"
+    for kind in ("missing_required", "bad_date", "unidentifiable_subject"):
+        defect = city["resent"][kind]
+        before = failure_at(city["before"]["failures"], defect, rule_of(defect))
+        assert before["is_blocking"]
+        # not published before the re-send (the rerun snapshot is gone: check staging lineage instead)
+        staged = query(settings, "select count(*) as n from intermediate.int_record_versions "
+                                 "where source_file = ? and row_number = ?", [defect.source_file, defect.row_number])
+        assert staged[0]["n"] == 0
+        assert defect.record_key in published_keys(settings, defect.category_code)  # the corrected version
+
+
+def test_warning_failures_publish_the_record_flagged(city):
+    settings, resent = city["settings"], {(d.source_file, d.row_number) for d in city["resent"].values()}
+    warned = [d for kind, (_, severity) in CLASSES.items() if severity == "warning"
+              for d in city["manifest"].defects_of(kind) if (d.source_file, d.row_number) not in resent]
+    assert warned
+    for defect in warned:
+        rows = query(settings, "select warning_rule_ids from marts.fct_credit_record where category_code = ? "
+                               "and record_key = ?", [defect.category_code, defect.record_key], db="published")
+        assert len(rows) == 1 and rule_of(defect) in rows[0]["warning_rule_ids"].split(","), defect
+
+
+def test_duplicate_files_and_clean_resends_open_no_failure(city):
+    manifest, rows = city["manifest"], city["after"]["failures"]
+    assert manifest.duplicate_files and manifest.corrections
+    copies = {copy for _, copy in manifest.duplicate_files}
+    assert not [f for f in rows if f["source_file"] in copies]  # never landed: no record failure
+    page = city["after"]["page"]
+    assert all(copy in page for copy in copies)  # listed under 文件报送问题 of the department
+    for correction in manifest.corrections:  # the sample city's own corrected re-sends are clean
+        assert not [f for f in rows if f["source_file"] == correction.correction_file
+                    and f["row_number"] == correction.correction_row and f["rule_id"] != "late_report"]
+
+
+def test_exports_and_page_hold_no_unmasked_id_number(city):
+    settings = city["settings"]
+    id_numbers = {r["n"] for r in query(settings, "select distinct upper(trim(id_number)) as n from raw.feed_rows "
+                                                  "where length(trim(id_number)) = 18")}
+    assert id_numbers
+    texts = [city["before"]["page"], city["after"]["page"]]
+    for path in (settings.reports_dir / "corrections").rglob("*"):
+        if path.suffix == ".csv":
+            texts.append(path.read_text(encoding="utf-8-sig"))
+        elif path.suffix == ".xlsx":
+            book = load_workbook(path, read_only=True)
+            texts += [" ".join(str(v) for row in sheet.iter_rows(values_only=True) for v in row if v is not None)
+                      for sheet in book.worksheets]
+            book.close()
+    masked = 0
+    for text in texts:
+        assert not id_numbers & {m.upper() for m in RESIDENT_ID.findall(text)}
+        masked += text.count("*************")
+    assert masked  # ID numbers do appear, masked
+
+
+def test_cli_prints_and_rebuilds_the_review_page(city):
+    from credit_warehouse.cli import app
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app, ["review", "--home", str(city["home"]), "--rebuild"])
+    assert result.exit_code == 0, result.output
+    assert str(city["page"]) in result.output
+    assert parsed(city["page"].read_text(encoding="utf-8")).metrics["open-total"] == parsed(
+        city["after"]["page"]).metrics["open-total"]
+
+
+# -- the page in real headless Chromium -------------------------------------------------------------
+def test_review_page_numbers_match_the_warehouse_in_chromium(city, browser_page):
+    settings, page = city["settings"], browser_page
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(city["page"].as_uri())
+    metric = {name: page.locator(f'[data-metric="{name}"]').inner_text().strip()
+              for name in ("open-total", "open-blocking", "open-warning", "closed", "departments-with-open",
+                           "compliance-rate", "as-of")}
+    counts = query(settings, "select count(*) filter (where is_open) as open_total, "
+                             "count(*) filter (where is_open and is_blocking) as open_blocking, "
+                             "count(*) filter (where is_open and not is_blocking) as open_warning, "
+                             "count(*) filter (where status = 'closed') as closed, "
+                             "count(distinct department_code) filter (where is_open) as departments "
+                             "from marts.mart_validation_failures", db="published")[0]
+    rate = query(settings, "select sum(rows_loaded) / sum(rows_submitted) as rate "
+                           "from marts.mart_department_compliance", db="published")[0]["rate"]
+    assert (int(metric["open-total"]), int(metric["open-blocking"]), int(metric["open-warning"]),
+            int(metric["closed"]), int(metric["departments-with-open"])) == (
+        counts["open_total"], counts["open_blocking"], counts["open_warning"], counts["closed"],
+        counts["departments"])
+    assert metric["compliance-rate"] == f"{rate * 100:.2f}%" and metric["as-of"] == FIX_DAY.isoformat()
+    # departments ranked by open failures, each row's counts as in the warehouse
+    ranked = page.locator("#department-ranking tbody tr").evaluate_all(
+        "rows => rows.map(r => [r.dataset.department, Number(r.dataset.open), Number(r.dataset.blocking)])")
+    per_department = {r["department_code"]: (r["open"], r["blocking"]) for r in query(
+        settings, "select department_code, count(*) filter (where is_open) as open, "
+                  "count(*) filter (where is_open and is_blocking) as blocking "
+                  "from marts.mart_validation_failures group by 1", db="published")}
+    assert [n for _, n, _ in ranked] == sorted((n for _, n, _ in ranked), reverse=True)
+    for code, open_count, blocking in ranked:
+        assert (open_count, blocking) == per_department.get(code, (0, 0)), code
+    # trend: the newest day's open count is the warehouse's
+    newest = page.locator("#trend-table tbody tr").first
+    assert newest.get_attribute("data-day") == FIX_DAY.isoformat()
+    assert int(newest.get_attribute("data-open")) == counts["open_total"]
+    # drill-down: following a department link opens its details, listing exactly its open failures
+    top_code, top_open, _ = ranked[0]
+    details = page.locator(f"#dept-{top_code}")
+    assert not details.locator("table").first.is_visible()
+    page.locator(f'#department-ranking a[href="#dept-{top_code}"]').click()
+    assert details.evaluate("el => el.open")
+    assert details.locator('tr[data-status="open"]').count() == top_open
+    # Data Docs and correction files are reachable, and nothing was fetched but local files
+    docs = page.locator("#data-docs-link").get_attribute("href")
+    assert (city["page"].parent / docs).resolve() == (settings.data_docs_dir / "index.html").resolve()
+    assert (settings.data_docs_dir / "index.html").exists()
+    assert requests and all(url.startswith("file://") for url in requests), requests

@@ -1,0 +1,121 @@
+"""The rules that look beyond one row (uniqueness, 重码, referential) and the region rules, as SQL in an
+in-memory DuckDB: the same queries Great Expectations runs (display form) and the row_issues insert
+uses must find the same rows. Also: the README's rule table is the generated one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pytest
+from credit_warehouse.catalogue import Catalogue
+from credit_warehouse.validation.rule_docs import BEGIN, END, SUMMARIES, rules_markdown
+from credit_warehouse.validation.rule_table import rule_rows
+from credit_warehouse.validation.rules import build_rules, offending_rows_sql, reason_for
+from credit_warehouse.validation.suites import gx_query
+from credit_warehouse.warehouse import ensure_schema
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+ORG = "91140213MA00000016"
+ORG_FIELDS = dict(subject_type="法人及非法人组织", legal_rep="王五")
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Catalogue:
+    return Catalogue.load()
+
+
+@pytest.fixture(scope="module")
+def rules(catalogue):
+    return {rule.key: rule for rule in build_rules(catalogue, 7)}
+
+
+@pytest.fixture
+def con(catalogue):
+    connection = duckdb.connect()
+    ensure_schema(connection, catalogue)
+    yield connection
+    connection.close()
+
+
+def add(con, catalogue, seq: int, row: int, category: str, **values) -> None:
+    record = dict(load_id=f"L{seq}", load_seq=seq, file_sha256=f"file{seq}", source_file=f"d/{category}_{seq}.csv",
+                  row_number=row, department_code="market_regulation", category_code=category,
+                  record_layout=catalogue.categories[category].layout, business_date=dt.date(2026, 10, 12), **values)
+    con.execute(f"insert into raw.feed_rows ({', '.join(record)}) values ({', '.join('?' * len(record))})",
+                list(record.values()))
+
+
+def offending(con, rule) -> list[tuple[str, int, str]]:
+    """(file, row, value) the row_issues insert would record; GX's display query must agree."""
+    rows = con.execute(offending_rows_sql(rule, "raw.feed_rows")).fetchall()
+    shown = con.execute(gx_query(offending_rows_sql(rule, "{batch}", display=True)).format(
+        batch="(select * from raw.feed_rows) AS subselect")).fetchall()
+    assert len(shown) == len(rows)
+    return sorted((r[0], r[2], r[-1]) for r in rows)
+
+
+def test_same_key_twice_in_one_file(con, catalogue, rules):
+    add(con, catalogue, 1, 1, "C03", doc_number="罚1", content="甲", **ORG_FIELDS)
+    add(con, catalogue, 1, 2, "C03", doc_number=" 罚1 ", content="乙", **ORG_FIELDS)  # same key, other values
+    add(con, catalogue, 1, 3, "C03", doc_number="罚3", content="丙")
+    add(con, catalogue, 1, 4, "C03", doc_number="罚3", content="丙")  # verbatim repeat
+    add(con, catalogue, 2, 1, "C03", doc_number="罚1", content="丁")  # another file: a re-send, not a duplicate
+    add(con, catalogue, 3, 1, "C24", account_no="e1", billing_period="2026-09", amount_due="1")
+    add(con, catalogue, 3, 2, "C24", account_no="E1", billing_period="202609", amount_due="2")
+    assert offending(con, rules["duplicate_record_key.doc_number"]) == [("file1", 1, "罚1"), ("file1", 2, "罚1")]
+    assert offending(con, rules["repeated_record.doc_number"]) == [("file1", 3, "罚3"), ("file1", 4, "罚3")]
+    assert offending(con, rules["duplicate_record_key.account_no"]) == [("file3", 1, "E1|202609"),
+                                                                         ("file3", 2, "E1|202609")]
+    assert rules["duplicate_record_key.doc_number"].severity == "blocking"
+    assert rules["repeated_record.doc_number"].severity == "warning"
+
+
+def test_a_code_under_another_name_is_duplicate_code(con, catalogue, rules):
+    add(con, catalogue, 1, 1, "C03", subject_name="大同市甲公司", uscc=ORG, doc_number="a")
+    add(con, catalogue, 1, 2, "C03", subject_name="大同市甲公司 ", uscc=ORG.lower(), doc_number="b")  # same subject
+    add(con, catalogue, 2, 1, "C02", subject_name="大同市乙公司", uscc=ORG, doc_number="c")  # 重码
+    assert offending(con, rules["duplicate_code.uscc"]) == [("file2", 1, ORG)]
+    # a registration names the subject with authority: the earlier penalties become the 重码
+    add(con, catalogue, 3, 1, "C01", subject_name="大同市乙公司", uscc=ORG)
+    assert offending(con, rules["duplicate_code.uscc"]) == [("file1", 1, ORG), ("file1", 2, ORG.lower())]
+
+
+def test_region_codes_need_a_province_level_prefix(con, catalogue, rules):
+    elsewhere = "91110108MA00000014"  # Beijing: registered elsewhere, fine
+    add(con, catalogue, 1, 1, "C03", uscc=elsewhere, doc_number="a", **ORG_FIELDS)
+    add(con, catalogue, 1, 2, "C03", uscc="91990213MA00000016", doc_number="b", **ORG_FIELDS)
+    add(con, catalogue, 1, 3, "C03", subject_type="自然人", id_type="身份证", id_number="990213198506151237",
+        doc_number="c")
+    add(con, catalogue, 1, 4, "C03", subject_type="自然人", id_type="身份证", id_number="110101198506151234",
+        doc_number="d")
+    assert offending(con, rules["uscc_region_code.uscc"]) == [("file1", 2, "91990213MA00000016")]
+    assert offending(con, rules["resident_id_region_code.id_number"]) == [("file1", 3, "990213198506151237")]
+    assert rules["uscc_region_code.uscc"].severity == rules["resident_id_region_code.id_number"].severity == "warning"
+
+
+def test_a_subject_without_type_and_code_does_not_resolve(con, catalogue, rules):
+    add(con, catalogue, 1, 1, "C03", subject_name="某某", subject_type="", doc_number="a")
+    add(con, catalogue, 1, 2, "C03", subject_name="某公司", subject_type="法人及非法人组织", doc_number="b")
+    add(con, catalogue, 1, 3, "C03", subject_name="某人", subject_type=" ", id_number="140213198506151237",
+        doc_number="c")
+    # row 2 misses its USCC: missing_required_field says so, the referential rule adds nothing
+    assert offending(con, rules["subject_unresolvable.uscc"]) == [("file1", 1, "某某")]
+    assert "C01" not in rules["subject_unresolvable.uscc"].categories  # registrations always require the code
+
+
+def test_reasons_name_the_categorys_own_header(catalogue, rules):
+    late = rules["late_report.decision_date"]
+    assert "「处罚决定日期」" in reason_for(late, catalogue, "C03")
+    assert "「许可决定日期」" not in reason_for(late, catalogue, "C03")
+    rows = rule_rows(list(rules.values()), catalogue)
+    keys = [(r[1], r[4], r[5]) for r in rows]
+    assert len(keys) == len(set(keys))  # (rule_id, field, category) finds one rule
+
+
+def test_every_rule_is_documented_and_the_readme_table_is_current(catalogue, rules):
+    assert {r.rule_id for r in rules.values()} <= set(SUMMARIES)
+    text = README.read_text(encoding="utf-8")
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    assert text[start:end] == rules_markdown(catalogue, 7), "README rule table is stale: run `creditwh rules`"
