@@ -197,9 +197,8 @@ def test_expectation_failures_are_recorded_with_samples_and_data_docs_are_offlin
 
 
 def cli(*args: str):
-    from typer.testing import CliRunner
-
     from credit_warehouse.cli import app
+    from typer.testing import CliRunner
 
     return CliRunner().invoke(app, list(args))
 
