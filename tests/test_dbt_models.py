@@ -734,7 +734,7 @@ def test_no_unmasked_id_number_in_marts(warehouse):
             "select table_name from information_schema.tables where table_schema = 'marts'"
         ).fetchall()
     ]
-    assert len(tables) == 9
+    assert len(tables) == 25
     for table in tables:
         for row in warehouse.execute(f"select * from marts.{table}").fetchall():
             text = " ".join("" if v is None else str(v) for v in row).upper()
