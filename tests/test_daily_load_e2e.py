@@ -247,3 +247,29 @@ def test_cli_exits_non_zero_when_a_run_fails(tmp_path, prefect_harness):
     assert result.exit_code == 1, result.output
     assert "run failed" in result.output
     assert cli("run", "2026-13-01", "--home", str(tmp_path)).exit_code != 0  # not a date
+
+
+def test_indicator_marts_follow_the_generated_facts(city):
+    """The ledgers, objections and repairs of the sample city reach the indicator marts as generated."""
+    manifest: GenerationManifest = city["manifest"]
+    ledger = {(d, doc): (reported, concealed) for d, doc, reported, concealed in query(
+        city, "select department_code, doc_number, is_reported, is_concealed from marts.fct_ledger_decision",
+        db="published")}
+    assert manifest.concealed_decisions
+    for decision in manifest.concealed_decisions:  # never reported; concealed once past its deadline
+        assert ledger[(decision.department_code, decision.doc_number)][0] is False, decision
+    assert any(ledger[(d.department_code, d.doc_number)][1] for d in manifest.concealed_decisions)
+    assert query(city, "select count(*) from marts.mart_double_publicity_rates where reporting_rate < 1",
+                 db="published")[0][0] > 0
+    cases = {(kind, d, number): (closed, workdays, overdue) for kind, d, number, closed, workdays, overdue in query(
+        city, "select 'objection', department_code, objection_number, is_closed, handling_workdays, is_overdue "
+              "from marts.fct_objection union all select 'repair', department_code, repair_number, is_closed, "
+              "handling_workdays, is_overdue from marts.fct_credit_repair", db="published")}
+    assert manifest.cases
+    for case in manifest.cases:
+        closed, workdays, overdue = cases[(case.kind, case.department_code, case.number)]
+        if case.closed_date is not None:
+            assert closed and workdays == case.handling_workdays and overdue == case.late, case
+    for table in ("mart_department_monthly_score", "mart_demonstration_indicators", "mart_commitment_indicators",
+                  "mart_code_quality_rate", "fct_penalty_publicity", "mart_catalogue_coverage_district"):
+        assert query(city, f"select count(*) from marts.{table}", db="published")[0][0] > 0, table

@@ -231,14 +231,14 @@ def test_subject_codes_are_valid_except_injected_ones(city, tables, catalogue):
                 expected = {"bad_check_char": "uscc_check_char", "invalid_pair": "uscc_invalid_pair"}
                 problem = next((rule for kind, rule in expected.items() if kind in kinds), None)
                 assert uscc_problem(code) == problem, (item.source_file, number, code)
-            if layout in ("registration", "payment"):
-                continue
+            if layout in ("registration", "payment") or "id_number" not in row:
+                continue  # no person identity columns (bills, registrations, ledgers, objections, repairs)
             if "unidentifiable_subject" in kinds:  # no type and no code at all, by design
                 assert row["subject_type"] == row["uscc"] == row["id_number"] == ""
                 continue
             if row["subject_type"] == PERSON_SUBJECT_TYPE:
                 persons += 1
-                assert row["uscc"] == "" and row["legal_rep"] == ""
+                assert row["uscc"] == "" and row.get("legal_rep", "") == ""  # operational feeds: no 法定代表人
                 if "missing_required" not in kinds:
                     assert row["id_type"] == "身份证" and resident_id_problem(row["id_number"]) is None
                     x_ids += row["id_number"].endswith("X")
@@ -246,7 +246,7 @@ def test_subject_codes_are_valid_except_injected_ones(city, tables, catalogue):
                 orgs += 1
                 assert row["subject_type"] in ORG_SUBJECT_TYPES and row["id_number"] == ""
                 if "missing_required" not in kinds:
-                    assert row["uscc"] and row["legal_rep"]
+                    assert row["uscc"] and row.get("legal_rep", "-")
     assert persons > 10 and orgs > 50
 
 
@@ -429,12 +429,69 @@ def test_each_kind_appears_in_any_three_working_days(tmp_path, catalogue, calend
         manifest = generate_city(tmp_path / start.isoformat(), start, end, subjects=SUBJECTS,
                                  catalogue=catalogue, calendar=calendar)
         assert manifest.kinds() == set(ALL_KINDS), (start, set(ALL_KINDS) - manifest.kinds())
+        # and what the indicators need: a concealed decision, a late objection, a late repair
+        assert manifest.concealed_decisions, start
+        assert {(c.kind, c.late) for c in manifest.cases} >= {("objection", True), ("repair", True)}, start
+
+
+# -- operational feeds: decision ledgers, objections, repairs --------------------------------------
+def test_ledgers_list_the_reported_decisions_and_some_concealed_ones(city, tables, catalogue):
+    inbox, manifest = city
+    reported: dict[tuple[str, dt.date], set[str]] = {}  # (department, day) -> 双公示 document numbers
+    all_reported: set[str] = set()
+    for item in manifest.files:
+        if catalogue.categories[item.category_code].is_double_publicity:
+            docs = {row["doc_number"] for row in tables[item.source_file]}
+            all_reported |= docs
+            if item.role == "delivery":
+                reported.setdefault((item.department_code, item.business_date), set()).update(docs)
+    concealed = {(c.source_file, c.row_number): c for c in manifest.concealed_decisions}
+    assert concealed
+    ledgers = [f for f in manifest.files if catalogue.categories[f.category_code].layout == "ledger"]
+    assert ledgers and all(not catalogue.categories[f.category_code].is_catalogue for f in ledgers)
+    # a duplicate_key row carries the key of the row above: its own decision is listed in the ledger
+    # under its true number, which the 双公示 file never shows
+    rekeyed = Counter((d.department_code, d.source_file.split("/")[-1][4:12]) for d in manifest.defects
+                      if d.kind == "duplicate_key" and catalogue.categories[d.category_code].is_double_publicity)
+    for item in ledgers:
+        unreported = 0
+        for number, row in enumerate(tables[item.source_file], start=1):
+            assert row["decision_kind"] in ("行政许可", "行政处罚")
+            if (item.source_file, number) in concealed:
+                assert row["doc_number"] == concealed[(item.source_file, number)].doc_number
+                assert row["doc_number"] not in all_reported  # never in any licence / penalty file
+            else:  # a decision the department reported that very day
+                unreported += row["doc_number"] not in reported[(item.department_code, item.business_date)]
+        assert unreported <= rekeyed[(item.department_code, f"{item.business_date:%Y%m%d}")], item.source_file
+        listed = {row["doc_number"] for row in tables[item.source_file]}
+        assert reported.get((item.department_code, item.business_date), set()) <= listed
+
+
+def test_objections_and_repairs_record_their_handling_time(city, tables, calendar):
+    _, manifest = city
+    deadlines = {"objection": 5, "repair": 3}
+    kinds = Counter()
+    for case in manifest.cases:
+        row = tables[case.source_file][case.row_number - 1]
+        assert row["doc_number"] == case.number and row["ref_doc_number"] == case.ref_doc_number
+        result = row["objection_result"] if case.kind == "objection" else row["repair_result"]
+        assert result == case.outcome
+        if case.closed_date is None:
+            assert row["closed_date"] == "" and case.outcome == ""
+        else:
+            taken = calendar.workdays_after(case.received_date, case.closed_date)
+            assert taken == case.handling_workdays and (taken > deadlines[case.kind]) == case.late
+        kinds[(case.kind, case.late, case.outcome)] += 1
+    for kind, good in (("objection", "异议成立"), ("repair", "准予修复")):
+        assert any(k[0] == kind and k[1] for k in kinds) and any(k[0] == kind and not k[1] for k in kinds), kind
+        assert any(k[0] == kind and k[2] == good for k in kinds), kind
 
 
 def test_a_clean_city_has_no_defects(tmp_path, catalogue, calendar):
     manifest = generate_city(tmp_path / "inbox", START, END, subjects=SUBJECTS, defects=DefectRates.none(),
                              catalogue=catalogue, calendar=calendar)
     assert manifest.defects == [] and manifest.corrections == [] and manifest.duplicate_files == []
+    assert manifest.concealed_decisions == [] and not any(c.late for c in manifest.cases)
     assert manifest.missing_feeds == [] and manifest.bad_subject_codes == {}
     assert {f.role for f in manifest.files} == {"delivery"}
     for item in manifest.files:
@@ -460,6 +517,15 @@ def test_volumes(city, tmp_path, catalogue, calendar):
         if item.role == "delivery":
             per_category[item.category_code] += item.rows
     assert per_category["C03"] > 10 * max(per_category["C08"], per_category["C09"], 1)
+    # commitments of all 6 types, by organisations and persons (003 八(一)2)
+    commitment_types, subject_types = set(), set()
+    for item in default.files:
+        if item.category_code == "C16" and item.role == "delivery":
+            for record in records_of(tmp_path / "inbox", item, catalogue):
+                commitment_types.add(record["commitment_type"])
+                subject_types.add(record["subject_type"])
+    assert commitment_types >= {"审批替代型", "容缺受理型", "证明事项型", "信用修复型", "行业自律型", "主动型"}
+    assert subject_types >= {"法人及非法人组织", "个体工商户", "自然人"}
 
 
 def test_monthly_bills(tmp_path, catalogue, calendar):

@@ -101,8 +101,13 @@ def test_a_subject_without_type_and_code_does_not_resolve(con, catalogue, rules)
     add(con, catalogue, 1, 3, "C03", subject_name="某人", subject_type=" ", id_number="140213198506151237",
         doc_number="c")
     # row 2 misses its USCC: missing_required_field says so, the referential rule adds nothing
-    assert offending(con, rules["subject_unresolvable.uscc"]) == [("file1", 1, "某某")]
-    assert "C01" not in rules["subject_unresolvable.uscc"].categories  # registrations always require the code
+    assert offending(con, rules["subject_unresolvable.uscc.id_number"]) == [("file1", 1, "某某")]
+    assert "C01" not in rules["subject_unresolvable.uscc.id_number"].categories  # registrations always require the code
+    # the operational feeds (ledgers, objections, repairs) identify their subjects the same way
+    add(con, catalogue, 1, 4, "X02", subject_name="某某", subject_type="", doc_number="e")
+    add(con, catalogue, 1, 5, "X02", subject_name="某人", subject_type="自然人", id_type="身份证",
+        id_number="140213198506151237", doc_number="f")
+    assert offending(con, rules["subject_unresolvable.uscc.id_number"]) == [("file1", 1, "某某"), ("file1", 4, "某某")]
 
 
 def test_reasons_name_the_categorys_own_header(catalogue, rules):

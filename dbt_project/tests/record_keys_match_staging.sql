@@ -7,7 +7,16 @@ select
     versions.record_key as staged_record_key,
     row_keys.is_quarantined
 from {{ ref('stg_feed_row_keys') }} as row_keys
-inner join {{ ref('int_record_versions') }} as versions
+inner join (
+    -- credit records, and the operational feeds that never become credit records
+    select file_sha256, row_number, record_key from {{ ref('int_record_versions') }}
+    union all
+    select file_sha256, row_number, record_key from {{ ref('stg_ledger_entries') }}
+    union all
+    select file_sha256, row_number, record_key from {{ ref('stg_objections') }}
+    union all
+    select file_sha256, row_number, record_key from {{ ref('stg_credit_repairs') }}
+) as versions
     on versions.file_sha256 = row_keys.file_sha256
     and versions.row_number = row_keys.row_number
 where row_keys.record_key is distinct from versions.record_key

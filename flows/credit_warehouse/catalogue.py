@@ -54,6 +54,10 @@ class Category:
     is_special_52: bool
     cadence: str  # daily | monthly
     subject_scope: str  # org | person | any
+    # False for operational feeds (decision ledger, objections, repairs): loaded and validated like
+    # any feed, but not one of the catalogue's categories, so they never count toward coverage.
+    is_catalogue: bool = True
+    is_double_publicity: bool = False  # 双公示 (licences, penalties): 上报率/合规率/及时率 apply
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,8 @@ class Catalogue:
         return cls(
             categories={r["category_code"]: Category(
                 r["category_code"], r["category_name_zh"], r["category_name_en"], r["category_class"],
-                r["record_layout"], r["is_special_52"] == "true", r["cadence"], r["subject_scope"])
+                r["record_layout"], r["is_special_52"] == "true", r["cadence"], r["subject_scope"],
+                r.get("is_catalogue", "true") == "true", r.get("is_double_publicity", "false") == "true")
                 for r in _rows(seeds_dir, "catalogue_categories.csv")},
             layouts={r["record_layout"]: Layout(
                 r["record_layout"], r["description_zh"], _split(r["key_fields"]), r["event_date_field"],
@@ -164,6 +169,11 @@ class Catalogue:
             for name in (spec.header_zh, *spec.aliases):
                 mapping.setdefault(normalize_header(name), spec.field)
         return mapping
+
+    @property
+    def catalogue_codes(self) -> tuple[str, ...]:
+        """The catalogue's own categories (33 by default), without the operational feeds."""
+        return tuple(code for code, category in self.categories.items() if category.is_catalogue)
 
     def responsibilities(self) -> list[tuple[str, str]]:
         """(department, category) pairs a department must deliver: the active feeds."""

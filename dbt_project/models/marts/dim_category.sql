@@ -26,6 +26,8 @@ select
     layouts.event_date_field,
     layouts.timeliness_applies,
     categories.is_special_52,
+    categories.is_catalogue,
+    categories.is_double_publicity,
     categories.cadence,
     categories.subject_scope,
     coalesce(responsibilities.responsible_department_count, 0) as responsible_department_count

@@ -1,21 +1,30 @@
 -- Catalogue coverage per month, department and category: for every month with loaded data, every
 -- responsible pair (active feed registry) and every pair that actually delivered a file. A pair is
 -- covered in a month when at least one record of it passed validation and was loaded that month
--- (deliveries counted by report month, corrected re-sends included).
-with months as (
+-- (deliveries counted by report month, corrected re-sends included). Operational feeds (decision
+-- ledger, objections, repairs: is_catalogue = false) are not catalogue categories and never count.
+with catalogue as (
+    select category_code from {{ ref('catalogue_categories') }} where is_catalogue
+),
+
+months as (
     select distinct {{ credit_warehouse.month_start('business_date') }} as month_start
     from {{ source('raw', 'files') }}
 ),
 
 responsible_pairs as (
-    select distinct department_code, category_code
-    from {{ ref('feed_registry') }}
-    where active
+    select distinct feeds.department_code, feeds.category_code
+    from {{ ref('feed_registry') }} as feeds
+    inner join catalogue
+        on catalogue.category_code = feeds.category_code
+    where feeds.active
 ),
 
 delivered_pairs as (
-    select distinct department_code, category_code
-    from {{ source('raw', 'files') }}
+    select distinct files.department_code, files.category_code
+    from {{ source('raw', 'files') }} as files
+    inner join catalogue
+        on catalogue.category_code = files.category_code
 ),
 
 pairs as (

@@ -10,8 +10,9 @@ records as (
 ),
 
 as_of as (
-    -- lists are judged at the latest report date in the warehouse (deterministic for a given load)
-    select max(report_date) as as_of_date from records
+    -- lists and the repeat-offender window are judged at the as-of date (int_as_of_date: the
+    -- latest validated business date unless the as_of_date var is set), like the indicator marts
+    select as_of_date from {{ ref('int_as_of_date') }}
 ),
 
 record_counts as (

@@ -40,6 +40,7 @@ feed_rows as (
         {{ credit_warehouse.clean_code('feed_rows.uscc') }} as uscc_clean,
         {{ credit_warehouse.clean_code('feed_rows.id_number') }} as id_number_clean,
         {{ credit_warehouse.clean_code('feed_rows.doc_number') }} as doc_number_key,
+        {{ credit_warehouse.clean_text('feed_rows.decision_kind') }} as decision_kind_key,
         {{ credit_warehouse.clean_code('feed_rows.account_no') }} as account_no_key,
         {{ credit_warehouse.normalize_period('feed_rows.billing_period') }} as billing_period_key
     from {{ source('raw', 'feed_rows') }} as feed_rows
@@ -69,7 +70,7 @@ keyed as (
     select
         subject_codes.*,
         {{ credit_warehouse.record_key_text('layout_key_fields', {
-            'doc_number': 'doc_number_key', 'account_no': 'account_no_key',
+            'doc_number': 'doc_number_key', 'decision_kind': 'decision_kind_key', 'account_no': 'account_no_key',
             'billing_period': 'billing_period_key', 'uscc': 'coalesce(subject_uscc, subject_person_key)'}) }}
             as record_key_text
     from subject_codes

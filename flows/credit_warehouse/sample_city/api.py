@@ -38,6 +38,8 @@ def _merge(parts: list[GenerationManifest], params: dict[str, object]) -> Genera
         merged.defects += [d for d in part.defects if d.kind != MISSING_CATEGORY]
         merged.duplicate_files += part.duplicate_files
         merged.corrections += part.corrections
+        merged.concealed_decisions += part.concealed_decisions
+        merged.cases += part.cases
         for kind, values in part.bad_subject_codes.items():
             codes.setdefault(kind, {}).update(dict.fromkeys(values))
     merged.defects += [d for d in parts[0].defects if d.kind == MISSING_CATEGORY]  # listed last, once

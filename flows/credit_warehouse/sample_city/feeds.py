@@ -127,11 +127,14 @@ def feed_specs(seed: int, catalogue: Catalogue) -> dict[str, FeedSpec]:
 def missing_feeds(seed: int, specs: dict[str, FeedSpec], departments: int) -> list[tuple[str, str]]:
     """(department, category) pairs a department never sends although it is responsible for them.
 
-    Picked among departments with at least two feeds; registrations and monthly bills are spared so
-    that subject names and the 52号文 categories still arrive.
+    Picked among departments with at least two catalogue feeds; registrations and monthly bills are
+    spared so that subject names and the 52号文 categories still arrive. Operational feeds (ledger,
+    objections, repairs) are never picked: they are not catalogue categories.
     """
     by_department: dict[str, list[FeedSpec]] = {}
     for spec in specs.values():
+        if not spec.category.is_catalogue:
+            continue
         by_department.setdefault(spec.department.code, []).append(spec)
     candidates = sorted(d for d, feeds in by_department.items() if len(feeds) >= 2)
     rng = stream(seed, "missing-feeds")

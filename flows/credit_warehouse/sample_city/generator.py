@@ -27,6 +27,7 @@ from credit_warehouse.sample_city.manifest import (
     InjectedDefect,
 )
 from credit_warehouse.sample_city.names import person_name
+from credit_warehouse.sample_city.operations import Operations
 from credit_warehouse.sample_city.plans import CORRECT, VICTIM, FilePlan, Planner
 from credit_warehouse.sample_city.population import Population, Subject
 from credit_warehouse.sample_city.rates import (
@@ -116,6 +117,7 @@ class CityGenerator:
         self.bad_codes: dict[str, dict[str, None]] = {kind: {} for kind in SUBJECT_KINDS}
         self.manifest = GenerationManifest(parameters=parameters(
             seed, subjects, self.range_start, end, deadline, defects))
+        self.operations = Operations(self)  # decision ledgers, objections and repairs
 
     # -- the run ---------------------------------------------------------------------------------
     def run(self) -> GenerationManifest:
@@ -124,6 +126,7 @@ class CityGenerator:
             for plan in self.planner.plan_day(day):
                 self.write_delivery(plan)
             self.write_corrections(day)
+            self.operations.write_day(day)
         manifest = self.manifest
         manifest.missing_feeds = list(self.missing)
         for department, category in self.missing:

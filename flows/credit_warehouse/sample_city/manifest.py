@@ -58,6 +58,35 @@ class Correction:
     original_in_range: bool  # False: the original was delivered before the generated range
 
 
+@dataclass(frozen=True, slots=True)
+class ConcealedDecision:
+    """A 双公示 decision in a department's ledger (台账) that no licence / penalty file ever reports."""
+
+    department_code: str
+    category_code: str  # the 双公示 category the decision belongs to
+    source_file: str  # the ledger file listing it
+    row_number: int
+    doc_number: str
+    decision_date: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class HandledCase:
+    """An objection (异议) or credit repair (信用修复) request as delivered by the handling department."""
+
+    kind: str  # objection | repair
+    department_code: str
+    source_file: str
+    row_number: int
+    number: str  # 异议编号 / 修复申请编号
+    ref_doc_number: str  # the objected record / the penalty to repair
+    received_date: dt.date
+    closed_date: dt.date | None  # None: still open when delivered
+    outcome: str  # 异议成立 / 异议不成立 / 准予修复 / 不予修复, "" while open
+    handling_workdays: int | None
+    late: bool  # handled after the deadline (closed late)
+
+
 def _date_or_none(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
 
@@ -72,6 +101,8 @@ class GenerationManifest:
     missing_feeds: list[tuple[str, str]] = field(default_factory=list)  # (department, category)
     bad_subject_codes: dict[str, list[str]] = field(default_factory=dict)  # kind -> codes delivered
     population: dict[str, int] = field(default_factory=dict)  # subjects per kind
+    concealed_decisions: list[ConcealedDecision] = field(default_factory=list)
+    cases: list[HandledCase] = field(default_factory=list)  # objections and repairs
 
     @property
     def records(self) -> int:
@@ -112,6 +143,8 @@ class GenerationManifest:
             "missing_feeds": [list(p) for p in self.missing_feeds],
             "bad_subject_codes": self.bad_subject_codes,
             "population": self.population,
+            "concealed_decisions": [row(c) for c in self.concealed_decisions],
+            "cases": [row(c) for c in self.cases],
         }
 
     def save(self, path: Path | str) -> None:
@@ -132,6 +165,10 @@ class GenerationManifest:
             missing_feeds=[(a, b) for a, b in data["missing_feeds"]],
             bad_subject_codes={k: list(v) for k, v in data["bad_subject_codes"].items()},
             population=dict(data["population"]),
+            concealed_decisions=[ConcealedDecision(**{**c, "decision_date": _date_or_none(c["decision_date"])})
+                                 for c in data.get("concealed_decisions", [])],
+            cases=[HandledCase(**{**c, "received_date": _date_or_none(c["received_date"]),
+                                  "closed_date": _date_or_none(c["closed_date"])}) for c in data.get("cases", [])],
         )
 
     @classmethod

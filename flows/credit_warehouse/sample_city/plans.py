@@ -67,8 +67,9 @@ class Planner:
                  population: Population, workdays: WorkdayIndex, rates: DefectRates) -> None:
         self.seed, self.population, self.workdays, self.rates = seed, population, workdays, rates
         skipped = set(missing)
+        # Operational feeds (ledger, objections, repairs) follow the reported records: operations.py.
         active = [s for code, s in sorted(specs.items())
-                  if (s.department.code, s.category.code) not in skipped]
+                  if (s.department.code, s.category.code) not in skipped and s.category.is_catalogue]
         self.daily = [s for s in active if s.feed.cadence != "monthly"]
         self.monthly = [s for s in active if s.feed.cadence == "monthly"]
         self.scale = population.size / 10_000

@@ -27,7 +27,12 @@ ALL_KINDS = (*SUBJECT_KINDS, *ROW_KINDS, DUPLICATE_FILE, CORRECTED_RESEND, MISSI
 @dataclass(frozen=True)
 class DefectRates:
     """Defect rates. Subject kinds are shares of organisations, row kinds and corrections shares of
-    records, ``duplicate_file`` a share of files; ``missing_category_departments`` is a count."""
+    records, ``duplicate_file`` a share of files; ``missing_category_departments`` is a count.
+
+    Two rates shape the indicators rather than the validation: ``concealed_decision`` (双公示
+    decisions in a department's ledger that it never reports: 上报率 < 100%, a share of reported
+    decisions) and ``late_handling`` (objections and credit repairs handled after their deadline).
+    They are listed in the manifest's ``concealed_decisions`` and ``cases``, not as defects."""
 
     bad_check_char: float = 0.003
     invalid_pair: float = 0.002
@@ -41,6 +46,8 @@ class DefectRates:
     duplicate_file: float = 0.02
     corrected_resend: float = 0.005
     missing_category_departments: int = 1
+    concealed_decision: float = 0.05
+    late_handling: float = 0.25
 
     def __post_init__(self) -> None:
         for item in fields(self):

@@ -13,7 +13,7 @@ CODE_QUALITY = "code_quality"
 
 
 def mart_plans(catalogue: Catalogue) -> list[SuitePlan]:
-    categories = len(catalogue.categories)
+    categories = len(catalogue.catalogue_codes)  # operational feeds (ledger, objections...) excluded
     return [
         SuitePlan(CATALOGUE_COMPLETENESS, "mart_catalogue_coverage", (ExpectationSpec(
             key="responsible_category_not_covered", suite=CATALOGUE_COMPLETENESS, severity="warning",

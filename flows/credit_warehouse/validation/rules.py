@@ -393,7 +393,7 @@ def referential_rules(catalogue: Catalogue) -> list[Rule]:
         untyped = f"，且「{type_header}」未填写为{'、'.join(kinds)}之一" if kinds else ""
         rules.append(Rule(
             rule_id="subject_unresolvable", suite=REFERENTIAL, severity=BLOCKING, field=fields[0],
-            categories=tuple(categories),
+            categories=tuple(categories), variant="+".join(fields[1:]),  # layouts differ in code fields
             description=(f"the subject has no code ({' / '.join(fields)} blank) and no requirement demands one; "
                          f"checked in {', '.join(categories)}"),
             reason_zh=(f"无法识别信用主体：{headers}均未填写{untyped}，记录无法关联到信用主体。"
