@@ -60,3 +60,22 @@ def browser_page(chromium, tmp_path):
             yield context.new_page()
         finally:
             context.close()
+
+
+@pytest.fixture(scope="session")
+def run_cli(prefect_harness):
+    """Run ``creditwh`` in a subprocess against the session's Prefect API (no ephemeral server of its
+    own, which would cost ~15 s per process); returns a function giving the CompletedProcess."""
+    import subprocess
+    import sys
+
+    from prefect.settings import PREFECT_API_URL
+
+    api_url = PREFECT_API_URL.value()
+
+    def run(*args: str, env: dict[str, str] | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+        full_env = {**os.environ, "PREFECT_API_URL": api_url, "PYTHONIOENCODING": "utf-8", **(env or {})}
+        return subprocess.run([sys.executable, "-m", "credit_warehouse.cli", *args], env=full_env,
+                              capture_output=True, text=True, timeout=timeout)
+
+    return run

@@ -273,3 +273,18 @@ def test_indicator_marts_follow_the_generated_facts(city):
     for table in ("mart_department_monthly_score", "mart_demonstration_indicators", "mart_commitment_indicators",
                   "mart_code_quality_rate", "fct_penalty_publicity", "mart_catalogue_coverage_district"):
         assert query(city, f"select count(*) from marts.{table}", db="published")[0][0] > 0, table
+
+
+def test_no_unmasked_id_number_anywhere_outside_the_restricted_layer(city):
+    """Every published table and every file of the data home (Data Docs, validation results, exports,
+    dbt artefacts...) except the documented restricted layer (inbox, work warehouse)."""
+    from credit_warehouse.privacy import raw_id_numbers, scan_home
+
+    settings = city["settings"]
+    id_numbers = raw_id_numbers(settings.work_db)
+    assert len(id_numbers) > 10, "the sample city delivered too few ID numbers to prove anything"
+    findings, scanned = scan_home(settings, id_numbers)
+    assert findings == []
+    assert "warehouse/published.duckdb" in scanned
+    assert any(s.startswith("reports/data_docs/") and s.endswith(".html") for s in scanned)
+    assert any(s.startswith("reports/gx_validation_results/") and s.endswith(".json") for s in scanned)

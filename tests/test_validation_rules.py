@@ -124,3 +124,17 @@ def test_every_rule_is_documented_and_the_readme_table_is_current(catalogue, rul
     text = README.read_text(encoding="utf-8")
     start, end = text.index(BEGIN), text.index(END) + len(END)
     assert text[start:end] == rules_markdown(catalogue, 7), "README rule table is stale: run `creditwh rules`"
+
+
+def test_every_documented_rejection_code_has_a_chinese_reason():
+    """Correction lists explain rejected files in Chinese: every file-level code of the README's table."""
+    import re
+
+    from credit_warehouse.settings import REPO_ROOT
+    from credit_warehouse.steward.review_data import DELIVERY_REASON_ZH
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    codes = {code for line in readme.splitlines() if re.match(r"\| `.*\| file \|", line)
+             for code in re.findall(r"`([a-z0-9_]+)`", line.split("|")[1])}
+    assert len(codes) > 15
+    assert codes <= set(DELIVERY_REASON_ZH), codes - set(DELIVERY_REASON_ZH)

@@ -117,12 +117,14 @@
 {%- endmacro %}
 
 {#- Free text with every embedded resident-ID-like number masked (applied twice so that two IDs
-    separated by a single character are both caught). -#}
+    separated by a single character are both caught). The text is NFKC-mapped first (macro nfkc),
+    so an ID number typed in full-width digits is masked too. -#}
 {% macro mask_ids_in_text(expression) -%}
     {%- set pattern = '(^|[^0-9A-Za-z])([1-9][0-9]{2})[0-9]{3}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{2}([0-9][0-9Xx])([^0-9A-Za-z]|$)' -%}
     {%- set replacement = '\\1\\2*************\\3\\4' -%}
     {{ credit_warehouse.regex_replace_all(
-        credit_warehouse.regex_replace_all(expression, pattern, replacement), pattern, replacement) }}
+        credit_warehouse.regex_replace_all(credit_warehouse.nfkc(expression), pattern, replacement),
+        pattern, replacement) }}
 {%- endmacro %}
 
 {#- True when the text contains a resident-ID-like number. -#}

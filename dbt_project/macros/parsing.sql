@@ -7,28 +7,45 @@
     nullif(trim({{ expression }}), '')
 {%- endmacro %}
 
-{#- Codes (USCC, ID numbers, document numbers used as keys): any surrounding whitespace removed,
-    upper case, empty -> null. -#}
+{#- Full-width digits, letters and separators (－ ／ ． ， ：, ideographic space) as ASCII: what NFKC
+    does to them. DuckDB has no NFKC function; the same tables are codes.FULLWIDTH_FORMS /
+    ASCII_FORMS in Python and validation/expressions.py nfkc_sql (tests/test_bad_input.py checks). -#}
+{% macro nfkc(expression) -%}
+    translate({{ expression }}, '０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ－／．，：　', '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-/.,: ')
+{%- endmacro %}
+
+{#- Keys (document numbers, account numbers): any surrounding whitespace removed, upper case,
+    empty -> null. -#}
 {% macro clean_code(expression) -%}
     nullif(upper({{ credit_warehouse.trim_whitespace(expression) }}), '')
 {%- endmacro %}
 
-{#- A date delivered as YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD (a trailing time part is ignored). -#}
+{#- Identifiers (USCC, ID numbers) as codes.normalize_code: full-width forms as ASCII, whitespace
+    removed everywhere (a code never contains a space), upper case, empty -> null. -#}
+{% macro normalize_code(expression) -%}
+    nullif(upper({{ credit_warehouse.regex_replace_all(credit_warehouse.nfkc(expression),
+                                                     '[\\s\\x{3000}\\x{00A0}]+', '') }}), '')
+{%- endmacro %}
+
+{#- A date delivered as YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD, YYYYMMDD or YYYY年MM月DD日 (full-width
+    forms allowed, a trailing time part ignored); twin of validation/expressions.py parse_date_sql. -#}
 {% macro parse_date(expression) -%}
     {{ return(adapter.dispatch('parse_date', 'credit_warehouse')(expression)) }}
 {%- endmacro %}
 
 {% macro duckdb__parse_date(expression) -%}
     cast(try_strptime(
-        {{ dbt.split_part(credit_warehouse.trim_whitespace(expression), "' '", 1) }},
-        ['%Y-%m-%d', '%Y/%m/%d', '%Y%m%d']
+        {{ dbt.split_part(credit_warehouse.trim_whitespace(credit_warehouse.nfkc(expression)), "' '", 1) }},
+        ['%Y-%m-%d', '%Y/%m/%d', '%Y%m%d', '%Y.%m.%d', '%Y年%m月%d日']
     ) as date)
 {%- endmacro %}
 
 {#- Portable fallback: normalise to YYYYMMDD digits, then build an ISO date and cast it safely.
-    Single-digit months/days with separators (2024/3/5) are padded first. -#}
+    年/月 and dots become dashes, 日 goes; single-digit months/days are padded first. -#}
 {% macro default__parse_date(expression) -%}
-    {%- set text = dbt.split_part(credit_warehouse.trim_whitespace(expression), "' '", 1) -%}
+    {%- set text = dbt.split_part(credit_warehouse.trim_whitespace(credit_warehouse.nfkc(expression)), "' '", 1) -%}
+    {%- set text = credit_warehouse.regex_replace_all(
+        credit_warehouse.regex_replace_all(text, '[年月.]', '-'), '日$', '') -%}
     {%- set iso = credit_warehouse.regex_replace_all(
         credit_warehouse.regex_replace_all(text, '^([0-9]{4})[-/]([0-9])([-/])', '\\1-0\\2\\3'),
         '^([0-9]{4})[-/]([0-9]{2})[-/]([0-9])$', '\\1-\\2-0\\3') -%}
@@ -43,20 +60,20 @@
 {#- An amount: thousands separators removed, decimal(18,4); unparseable -> null. -#}
 {% macro parse_amount(expression) -%}
     {{ credit_warehouse.try_cast(
-        "nullif(" ~ dbt.replace("trim(" ~ expression ~ ")", "','", "''") ~ ", '')",
+        "nullif(" ~ dbt.replace("trim(" ~ credit_warehouse.nfkc(expression) ~ ")", "','", "''") ~ ", '')",
         'decimal(18,4)') }}
 {%- endmacro %}
 
 {#- A billing period YYYYMM (also YYYY-MM, YYYY/MM) as the first day of that month. -#}
 {% macro parse_period_start(expression) -%}
     {{ credit_warehouse.parse_date(dbt.concat([
-        "substr(" ~ dbt.replace(dbt.replace("trim(" ~ expression ~ ")", "'-'", "''"), "'/'", "''") ~ ", 1, 6)",
+        "substr(" ~ dbt.replace(dbt.replace("trim(" ~ credit_warehouse.nfkc(expression) ~ ")", "'-'", "''"), "'/'", "''") ~ ", 1, 6)",
         "'01'"])) }}
 {%- endmacro %}
 
 {#- The billing period normalised to YYYYMM text (as used in record keys). -#}
 {% macro normalize_period(expression) -%}
-    nullif(substr({{ dbt.replace(dbt.replace("trim(" ~ expression ~ ")", "'-'", "''"), "'/'", "''") }}, 1, 6), '')
+    nullif(substr({{ dbt.replace(dbt.replace("trim(" ~ credit_warehouse.nfkc(expression) ~ ")", "'-'", "''"), "'/'", "''") }}, 1, 6), '')
 {%- endmacro %}
 
 {#- Text that may travel to the marts: cleaned, and any embedded resident-ID-like number masked
@@ -65,7 +82,7 @@
     {{ credit_warehouse.mask_ids_in_text(credit_warehouse.clean_text(expression)) }}
 {%- endmacro %}
 
-{#- A code column (authority / data source USCC) with resident-ID-like values masked. -#}
+{#- A code column (authority / data source USCC) normalised, with resident-ID-like values masked. -#}
 {% macro safe_code(expression) -%}
-    {{ credit_warehouse.mask_ids_in_text(credit_warehouse.clean_code(expression)) }}
+    {{ credit_warehouse.mask_ids_in_text(credit_warehouse.normalize_code(expression)) }}
 {%- endmacro %}

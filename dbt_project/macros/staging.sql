@@ -65,8 +65,8 @@ identified as (
     {#- the one place raw ID numbers are read; later CTEs only see their hash and mask -#}
     select
         layout_rows.*,
-        {{ credit_warehouse.clean_code('uscc') }} as uscc_clean,
-        {{ credit_warehouse.clean_code('id_number') }} as id_number_clean
+        {{ credit_warehouse.normalize_code('uscc') }} as uscc_clean,
+        {{ credit_warehouse.normalize_code('id_number') }} as id_number_clean
     from layout_rows
 ),
 

@@ -53,6 +53,10 @@ def _print_summary(summary) -> None:  # noqa: ANN001 - RunSummary
     else:
         console.print(f"{len(table.rows)} deliveries (per-feed detail: ops.feed_summary, run_id={summary.run_id})")
     console.print({k: v for k, v in summary.totals().items()})
+    # One plain line per rejected file (not wrapped by the terminal table): what schedulers log.
+    for f in summary.feeds:
+        if f.outcome == "rejected":
+            print(f"REJECTED {f.source_file}: {', '.join(sorted(f.reasons)) or 'unknown reason'}", flush=True)
     if summary.review_page:
         console.print(f"Steward review: {summary.review_page}  (creditwh review --open)")
     if summary.message:
@@ -137,10 +141,10 @@ def _published(home: Path | None):  # noqa: ANN202 - duckdb connection
 @app.command()
 def show(code: str, home: HomeOption = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show one subject's credit file by USCC or resident ID number (looked up by keyed hash)."""
-    from credit_warehouse.codes import person_key
+    from credit_warehouse.codes import normalize_code, person_key
 
     settings, con = _published(home)
-    code = code.strip().upper()
+    code = normalize_code(code)  # as staging keys it: full-width digits, spaces, lower-case x
     key = "P" + person_key(code, settings.pii_secret) if RESIDENT_ID.match(code) else code
     try:
         cursor = con.execute("select * from marts.mart_subject_credit_file where subject_key = ?", [key])
@@ -170,6 +174,26 @@ def show(code: str, home: HomeOption = None, as_json: Annotated[bool, typer.Opti
         for row in categories:
             per_category.add_row(*("" if v is None else str(v) for v in row.values()))
         console.print(per_category)
+
+
+@app.command("privacy-scan")
+def privacy_scan(home: HomeOption = None) -> None:
+    """Scan every published table and every file outside the restricted layer for unmasked ID numbers.
+
+    Exit 1 when one is found (each finding is printed masked)."""
+    from credit_warehouse.privacy import RESTRICTED, scan_home
+
+    settings = load_settings(home)
+    if not settings.work_db.exists():
+        console.print(f"[red]no work warehouse at {settings.work_db}: run a load first[/red]")
+        raise typer.Exit(EXIT_FAILED)
+    findings, scanned = scan_home(settings)
+    console.print(f"scanned {len(scanned)} files outside the restricted layer ({', '.join(RESTRICTED)})")
+    for finding in findings:
+        print(f"UNMASKED {finding.path} [{finding.where}]: {finding.masked}", flush=True)
+    if findings:
+        raise typer.Exit(EXIT_FAILED)
+    console.print("no unmasked resident ID number found")
 
 
 @app.command()

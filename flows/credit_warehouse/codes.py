@@ -27,6 +27,14 @@ USCC_SUBJECT_KINDS: dict[str, str] = {
     "N1": "组级集体经济组织", "N2": "村级集体经济组织", "N3": "乡镇级集体经济组织", "Y1": "其他",
 }
 RID_WEIGHTS = [pow(2, 17 - i, 11) for i in range(17)]
+# NFKC restricted to the full-width forms that codes, dates and amounts arrive with (digits,
+# letters, － ／ ． ， ：, ideographic space): exactly what NFKC maps them to. Restricted because
+# the SQL twin (DuckDB has no NFKC) is a translate() over these tables, the same in the validation
+# rules (validation/expressions.py) and the dbt macros (macros/parsing.sql ``nfkc``).
+FULLWIDTH_FORMS = ("０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ"
+                   "ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ－／．，：\u3000")
+ASCII_FORMS = ("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-/.,: ")
+_NFKC_TABLE = str.maketrans(FULLWIDTH_FORMS, ASCII_FORMS)
 RID_CHECK = "10X98765432"
 
 
@@ -82,9 +90,21 @@ def mask_id_number(number: str) -> str:
     return number[:3] + "*" * (len(number) - 5) + number[-2:]
 
 
+def nfkc_forms(text: str) -> str:
+    """Full-width digits, letters and separators as ASCII (see FULLWIDTH_FORMS)."""
+    return text.translate(_NFKC_TABLE)
+
+
+def normalize_code(text: str) -> str:
+    """A code (USCC, ID number) as the warehouse compares it: full-width forms as ASCII, no
+    whitespace anywhere, upper case. Twin of the dbt macro ``normalize_code``."""
+    return "".join(nfkc_forms(text).split()).upper()
+
+
 def person_key(number: str, secret: str) -> str:
     """Keyed hash of an ID number: joins persons across records without revealing the number.
 
-    sha256(secret || upper(number)), first 32 hex: the dbt macro ``person_key`` computes the same in SQL.
+    sha256(secret || normalize_code(number)), first 32 hex: the dbt macro ``person_key`` computes
+    the same in SQL (on the normalised number staging carries).
     """
-    return hashlib.sha256((secret + number.strip().upper()).encode()).hexdigest()[:32]
+    return hashlib.sha256((secret + normalize_code(number)).encode()).hexdigest()[:32]

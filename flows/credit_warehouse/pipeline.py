@@ -18,7 +18,9 @@ from prefect.cache_policies import NO_CACHE
 from credit_warehouse.catalogue import Catalogue
 from credit_warehouse.inbox import InboxFile, discover
 from credit_warehouse.landing import LandingResult, land_file
+from credit_warehouse.landing import prepare as prepare_landing
 from credit_warehouse.publish import publish
+from credit_warehouse.recovery import recover, run_lock
 from credit_warehouse.run_summary import RunSummary, feed_results, record_summary
 from credit_warehouse.settings import Settings, load_settings
 from credit_warehouse.steward.build import ReviewResult, build_review
@@ -45,6 +47,7 @@ def land_files(settings: Settings, catalogue: Catalogue, files: list[InboxFile],
     # Each file lands in its own transaction, so a retry after a crash resumes where it stopped.
     with connect(settings.work_db) as con:
         ensure_schema(con, catalogue)
+        prepare_landing(con)
         return [land_file(con, item, catalogue, run_id) for item in files]
 
 
@@ -55,7 +58,7 @@ def validate(settings: Settings, catalogue: Catalogue, run_id: str):  # noqa: AN
 
 @task(name="dbt-build", retries=1, **TASK_OPTIONS)
 def dbt_build(settings: Settings) -> int:
-    return len(run_dbt(settings, "build"))
+    return len(run_dbt(settings, "build", *([] if settings.dbt_tests else ["--exclude", "resource_type:test"])))
 
 
 @task(name="conservation-check", **TASK_OPTIONS)
@@ -84,6 +87,9 @@ def _record_run(settings: Settings, summary: RunSummary, started: bool) -> None:
     with connect(settings.work_db) as con:
         ensure_schema(con, Catalogue.load())
         if started:
+            interrupted = recover(con, settings)  # we hold the run lock: 'running' rows are dead runs
+            if interrupted:
+                get_run_logger().warning("runs interrupted before finishing, completed now: %s", ", ".join(interrupted))
             con.execute("insert into ops.runs values (?, ?, ?, ?, current_timestamp, null, 'running', null)",
                         [summary.run_id, summary.flow_name, summary.start_date, summary.end_date])
         else:
@@ -101,7 +107,14 @@ def load_range(flow_name: str, start: dt.date, end: dt.date, home: str | None) -
     catalogue = Catalogue.load()
     run_id = f"{flow_name}-{dt.datetime.now(CITY_TIMEZONE):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     summary = RunSummary(run_id, flow_name, start.isoformat(), end.isoformat())
+    with run_lock(settings):
+        return _load_locked(settings, catalogue, summary, start, end)
+
+
+def _load_locked(settings: Settings, catalogue: Catalogue, summary: RunSummary, start: dt.date,
+                 end: dt.date) -> RunSummary:
     logger = get_run_logger()
+    run_id = summary.run_id
     _record_run(settings, summary, started=True)
     try:
         files = discover_files(settings, catalogue, start, end)

@@ -1,16 +1,20 @@
 """Publish the marts for analysts: build a new DuckDB file, then swap it in atomically.
 
 Analysts open ``published.duckdb`` read-only; a running load never locks or half-updates it because
-the load writes ``work.duckdb`` and only replaces the published file with ``os.replace`` (open
-sessions keep reading the version they opened).
+the load writes ``work.duckdb`` and builds the new version in ``published.duckdb.next`` (complete,
+checkpointed, closed and fsynced) before one ``os.replace`` swaps it in. Open sessions keep reading
+the version they opened; a new session gets the old or the new file, never a mix. A load killed
+before the swap leaves the old version published and a ``.next`` file the next run removes.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import duckdb
 
+from credit_warehouse import faults
 from credit_warehouse.settings import Settings
 
 PUBLISHED_SCHEMAS = ("marts",)
@@ -18,11 +22,21 @@ PUBLISHED_SCHEMAS = ("marts",)
 STORAGE_VERSION = "v1.4.0"
 
 
+def _fsync(path: Path) -> None:
+    """Flush a file (or a directory entry) to disk: the swap must survive a power cut, not only a kill."""
+    handle = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
 def publish(settings: Settings) -> list[str]:
     """Copy every table of the published schemas from the work warehouse; return the table names."""
     target = settings.published_db
     staging = target.with_name(target.name + ".next")
-    staging.unlink(missing_ok=True)
+    for leftover in (staging, staging.with_name(staging.name + ".wal")):
+        leftover.unlink(missing_ok=True)
     con = duckdb.connect(str(staging), config={"storage_compatibility_version": STORAGE_VERSION})
     try:
         con.execute(f"attach '{settings.work_db}' as work (read_only)")
@@ -34,9 +48,13 @@ def publish(settings: Settings) -> list[str]:
             con.execute(f"create schema if not exists {schema}")
         for schema, table in tables:
             con.execute(f"create table {schema}.{table} as select * from work.{schema}.{table}")
+            faults.reached("publish")  # crash test: new file half written
         con.execute("detach work")
         con.execute("checkpoint")
     finally:
         con.close()
+    _fsync(staging)
+    faults.reached("swap")  # crash test: new file complete, not swapped in
     os.replace(staging, target)
+    _fsync(target.parent)
     return [f"{schema}.{table}" for schema, table in tables]

@@ -57,9 +57,21 @@ class RunSummary:
         return json.dumps({**asdict(self), "totals": self.totals()}, ensure_ascii=False, indent=2)
 
 
+# A file landed by an interrupted run and validated by this one counts as this run's landing (its
+# 'already_loaded' delivery is this run's work: the summary equals an uninterrupted run's).
 FEED_SQL = """
-with deliveries as (
-    select * from raw.deliveries where run_id = $run_id
+with completed as (
+    select d.file_sha256, any_value(d.reason_code) as reason_code from raw.deliveries d
+    join validation.validated_files v on v.file_sha256 = d.file_sha256 and v.run_id = $run_id
+    where d.outcome = 'landed' and d.run_id <> $run_id group by 1
+), deliveries as (
+    select d.* replace (
+        case when d.outcome = 'already_loaded' and c.file_sha256 is not null then 'landed' else d.outcome end
+            as outcome,
+        case when d.outcome = 'already_loaded' and c.file_sha256 is not null then c.reason_code
+             else d.reason_code end as reason_code)
+    from raw.deliveries d left join completed c using (file_sha256)
+    where d.run_id = $run_id
 ), raw_counts as (
     select file_sha256, count(*) as raw_rows from raw.feed_rows
     where file_sha256 in (select file_sha256 from deliveries where outcome = 'landed') group by 1
@@ -88,9 +100,11 @@ order by d.business_date, d.source_file
 
 
 def _parse_reasons(text: str, reason_code: str | None) -> dict[str, int]:
+    """Rule counts, plus the delivery's reason (rejected) or landing notes (landed), one each."""
     reasons = {k: int(v) for k, v in (part.split("=") for part in text.split(",") if part)}
-    if reason_code:
-        reasons[reason_code] = reasons.get(reason_code, 0) + 1
+    for code in (reason_code or "").split(","):
+        if code:
+            reasons[code] = reasons.get(code, 0) + 1
     return reasons
 
 

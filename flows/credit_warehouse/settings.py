@@ -40,6 +40,7 @@ class Settings:
     home: Path
     report_deadline_workdays: int = 7
     pii_secret: str = "change-me-credit-warehouse-dev-secret"
+    dbt_tests: bool = True  # run dbt's data tests in the build (CREDITWH_DBT_TESTS)
 
     @property
     def inbox(self) -> Path:
@@ -78,4 +79,5 @@ def load_settings(home: Path | str | None = None) -> Settings:
         home=root,
         report_deadline_workdays=int(os.environ.get("CREDITWH_REPORT_DEADLINE_WORKDAYS", "7")),
         pii_secret=os.environ.get("CREDITWH_PII_SECRET", Settings.pii_secret),
+        dbt_tests=os.environ.get("CREDITWH_DBT_TESTS", "true").strip().lower() not in ("0", "false", "no", "off"),
     )

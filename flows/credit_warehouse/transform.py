@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 
+from credit_warehouse import faults
 from credit_warehouse.settings import DBT_PROJECT_DIR, Settings
 
 
@@ -39,7 +40,7 @@ def run_dbt(settings: Settings, command: str, *extra: str) -> list[str]:
             "--target-path", str(target / "target"), "--log-path", str(target / "logs"),
             "--vars", json.dumps(dbt_vars(settings)), "--quiet", *extra]
     try:
-        result = dbtRunner().invoke(args)
+        result = dbtRunner(callbacks=faults.dbt_callbacks()).invoke(args)
     finally:
         _release_duckdb()
     # A failed build returns success=False with exception=None: inspect the node results ourselves.

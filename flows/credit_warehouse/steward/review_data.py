@@ -24,6 +24,13 @@ DELIVERY_REASON_ZH = {
     "invalid_json": "JSON格式错误",
     "json_wrong_shape": "JSON结构不符合要求（应为记录列表）",
     "unreadable_xlsx": "XLSX文件无法读取",
+    "unreadable_file": "文件读取出错，无法解析",
+    "header_not_recognised": "未找到与该类别对应的表头（前10行内），请检查分隔符、类别编码及列名是否符合数据标准",
+    "gzip_archive": "不接收压缩包，请直接报送数据文件",
+    "rar_archive": "不接收压缩包，请直接报送数据文件",
+    "7z_archive": "不接收压缩包，请直接报送数据文件",
+    "pdf_document": "不接收PDF文件，请报送CSV、XLSX或JSON数据文件",
+    "legacy_office_file": "不接收旧版Office文件（.xls/.doc），请另存为XLSX或CSV后报送",
 }
 MAX_CLOSED_SHOWN = 200  # per department: the page lists every open failure, the latest closed ones
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from credit_warehouse.validation.gx_files import write_atomically
+
 MARKER = "<!-- credit-warehouse: offline data docs -->"
 
 _REMOTE = r"""["']https?://[^"']*["']"""
@@ -125,7 +127,7 @@ def make_site_offline(site_dir: Path, since: float = 0.0) -> list[Path]:
         text = path.read_text(encoding="utf-8")
         new = make_page_offline(text) if path.suffix == ".html" else _REMOTE_CSS_URL.sub("none", text)
         if new != text:
-            path.write_text(new, encoding="utf-8")
+            write_atomically(path, new.encode("utf-8"))
             changed.append(path)
     return changed
 

@@ -1,15 +1,24 @@
 """DuckDB SQL expressions behind the validation rules: blanks, dates, amounts, periods and codes.
 
 Every function takes a SQL expression (usually a column such as ``b.decision_date``) and returns a
-SQL expression. The code checks mirror ``credit_warehouse.codes`` exactly (applied to the value in
-upper case: a lower-case ``x`` or letter counts as its upper-case form, surrounding spaces do not
-pass); the parsing functions are twins of the dbt macros staging uses, so a value validation
-accepts is a value staging can type.
+SQL expression. The code checks mirror ``credit_warehouse.codes`` exactly, applied to the code as
+the warehouse normalises it (``normalize_code_sql``: full-width forms as ASCII, whitespace removed,
+upper case), so ``９１３５ ０１００…`` loads as ``91350100…`` instead of being rejected; the parsing
+functions are twins of the dbt macros staging uses, so a value validation accepts is a value
+staging can type.
 """
 
 from __future__ import annotations
 
-from credit_warehouse.codes import RID_CHECK, RID_WEIGHTS, USCC_ALPHABET, USCC_VALID_PAIRS, USCC_WEIGHTS
+from credit_warehouse.codes import (
+    ASCII_FORMS,
+    FULLWIDTH_FORMS,
+    RID_CHECK,
+    RID_WEIGHTS,
+    USCC_ALPHABET,
+    USCC_VALID_PAIRS,
+    USCC_WEIGHTS,
+)
 
 # Whitespace as the dbt macro ``trim_whitespace`` sees it: ASCII whitespace, ideographic space, NBSP.
 _WS = r"[\s\x{3000}\x{00A0}]"
@@ -17,9 +26,12 @@ _WS = r"[\s\x{3000}\x{00A0}]"
 _USCC_CHAR = "[0-9A-HJ-NP-RTUW-Ya-hj-np-rtuw-y]"
 USCC_FORMAT_REGEX = f"{_USCC_CHAR}{{2}}[0-9]{{6}}{_USCC_CHAR}{{10}}"
 RESIDENT_ID_FORMAT_REGEX = "[0-9]{17}[0-9Xx]"
-# The date shapes departments deliver (DOMAIN.md): YYYY-M-D, YYYY/M/D (1-2 digit month/day) or
-# YYYYMMDD, optionally followed by a time of day, which is ignored.
-_DATE_SHAPE_REGEX = (r"[0-9]{4}(-[0-9]{1,2}-[0-9]{1,2}|/[0-9]{1,2}/[0-9]{1,2}|[0-9]{4})"
+# The date shapes departments deliver (DOMAIN.md, README "inbox contract"): YYYY-M-D, YYYY/M/D,
+# YYYY.M.D (1-2 digit month/day), YYYYMMDD or YYYY年M月D日, optionally followed by a time of day,
+# which is ignored. Full-width digits and separators count as their ASCII forms.
+DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d", "%Y年%m月%d日")
+_DATE_SHAPE_REGEX = (r"[0-9]{4}(-[0-9]{1,2}-[0-9]{1,2}|/[0-9]{1,2}/[0-9]{1,2}|\.[0-9]{1,2}\.[0-9]{1,2}|[0-9]{4}"
+                     r"|年[0-9]{1,2}月[0-9]{1,2}日)"
                      r"( [0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?")
 PERIOD_REGEX = "[0-9]{4}[-/]?(0[1-9]|1[0-2])"
 # Resident-ID-like number inside free text (masked in anything shown in Data Docs). Capturing groups
@@ -38,6 +50,17 @@ def in_list(expression: str, values: tuple[str, ...] | list[str]) -> str:
     return f"{expression} in ({', '.join(literal(v) for v in values)})"
 
 
+def nfkc_sql(expression: str) -> str:
+    """Full-width digits, letters and separators as ASCII (codes.FULLWIDTH_FORMS): dbt macro ``nfkc``."""
+    return f"translate({expression}, {literal(FULLWIDTH_FORMS)}, {literal(ASCII_FORMS)})"
+
+
+def normalize_code_sql(expression: str) -> str:
+    """codes.normalize_code: full-width forms as ASCII, no whitespace at all, upper case.
+    Twin of the dbt macro ``normalize_code`` (without its nullif: blanks are checked apart)."""
+    return f"upper(regexp_replace({nfkc_sql(expression)}, '{_WS}+', '', 'g'))"
+
+
 def trim_whitespace_sql(expression: str) -> str:
     """Twin of the dbt macro ``trim_whitespace`` (duckdb dispatch)."""
     return f"regexp_replace({expression}, '^{_WS}+|{_WS}+$', '', 'g')"
@@ -51,15 +74,15 @@ def blank_sql(expression: str) -> str:
 def parse_date_sql(expression: str) -> str:
     """The date a delivered text means, or null: the twin of the dbt macro ``parse_date``.
 
-    ``dbt_project/macros/parsing.sql`` (``duckdb__parse_date``) trims, drops a time part and tries
-    ``%Y-%m-%d``, ``%Y/%m/%d``, ``%Y%m%d``; this function emits that same expression, guarded by the
-    documented shapes, because DuckDB's strptime alone also reads ``26-10-09`` as the year 26 and
-    ``2026109`` as 2026-10-09. So every value accepted here gets the very date staging computes,
-    and impossible dates (2026-02-30) are null in both. Change both together.
+    ``dbt_project/macros/parsing.sql`` (``duckdb__parse_date``) maps full-width forms to ASCII,
+    trims, drops a time part and tries ``DATE_FORMATS``; this function emits that same expression,
+    guarded by the documented shapes, because DuckDB's strptime alone also reads ``26-10-09`` as
+    the year 26 and ``2026109`` as 2026-10-09. So every value accepted here gets the very date
+    staging computes, and impossible dates (2026-02-30) are null in both. Change both together.
     """
-    trimmed = trim_whitespace_sql(expression)
-    dbt_twin = (f"cast(try_strptime(string_split({trimmed}, ' ')[1], "
-                "['%Y-%m-%d', '%Y/%m/%d', '%Y%m%d']) as date)")
+    trimmed = trim_whitespace_sql(nfkc_sql(expression))
+    formats = ", ".join(literal(f) for f in DATE_FORMATS)
+    dbt_twin = f"cast(try_strptime(string_split({trimmed}, ' ')[1], [{formats}]) as date)"
     return f"(case when regexp_full_match({trimmed}, '{_DATE_SHAPE_REGEX}') then {dbt_twin} end)"
 
 
@@ -80,13 +103,14 @@ def normalize_name_sql(expression: str) -> str:
 
 
 def parse_amount_sql(expression: str) -> str:
-    """Twin of the dbt macro ``parse_amount``: thousands separators removed, decimal(18,4) or null."""
-    return f"try_cast(nullif(replace(trim({expression}), ',', ''), '') as decimal(18,4))"
+    """Twin of the dbt macro ``parse_amount``: full-width forms as ASCII, thousands separators
+    removed, decimal(18,4) or null."""
+    return f"try_cast(nullif(replace(trim({nfkc_sql(expression)}), ',', ''), '') as decimal(18,4))"
 
 
 def period_ok_sql(expression: str) -> str:
     """A billing period YYYYMM (also YYYY-MM, YYYY/MM, as staging's ``normalize_period`` reads it)."""
-    return f"regexp_full_match({trim_whitespace_sql(expression)}, '{PERIOD_REGEX}')"
+    return f"regexp_full_match({trim_whitespace_sql(nfkc_sql(expression))}, '{PERIOD_REGEX}')"
 
 
 def enum_ok_sql(expression: str, values: tuple[str, ...]) -> str:
@@ -145,6 +169,7 @@ def mask_id_number_sql(expression: str) -> str:
 
 
 def mask_ids_in_text_sql(expression: str) -> str:
-    """Resident-ID-like numbers inside any text masked (twice: two IDs one character apart)."""
-    once = f"regexp_replace({expression}, '{_ID_IN_TEXT_REGEX}', '{_ID_MASK}', 'g')"
+    """Resident-ID-like numbers inside any text masked (twice: two IDs one character apart); the text
+    is NFKC-mapped first so full-width digits cannot smuggle a number past the mask."""
+    once = f"regexp_replace({nfkc_sql(expression)}, '{_ID_IN_TEXT_REGEX}', '{_ID_MASK}', 'g')"
     return f"regexp_replace({once}, '{_ID_IN_TEXT_REGEX}', '{_ID_MASK}', 'g')"

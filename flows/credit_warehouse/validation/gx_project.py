@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 from credit_warehouse.settings import GX_CONTEXT_DIR, Settings
-from credit_warehouse.validation import data_docs, gx_duckdb
+from credit_warehouse.validation import data_docs, gx_duckdb, gx_files
 
 GX_DIR_NAME = "gx"
 DATASOURCE = "credit_warehouse"
@@ -113,7 +113,7 @@ def write_project_config(root: Path = GX_CONTEXT_DIR) -> Path:
     }
     for path, text in files.items():
         if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
+            gx_files.write_atomically(path, text.encode("utf-8"))
     return gx_dir / "great_expectations.yml"
 
 
@@ -163,6 +163,7 @@ def open_project(settings: Settings, root: Path = GX_CONTEXT_DIR) -> Iterator[Gx
     from sqlalchemy.pool import Pool
 
     gx_duckdb.apply()
+    gx_files.apply()
     write_project_config(root)
     settings.data_docs_dir.mkdir(parents=True, exist_ok=True)
     results_dir(settings).mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ copy identical to this output.
 from __future__ import annotations
 
 from credit_warehouse.catalogue import Catalogue
+from credit_warehouse.readers import ROW_ISSUES
 from credit_warehouse.validation.mart_checks import mart_plans
 from credit_warehouse.validation.rules import Rule, build_rules, reason_for
 
@@ -18,7 +19,7 @@ SUMMARIES = {
     "missing_required_field": "a required field is blank; `org` / `person` / `fine` requirements apply by "
                               "subject type (法人/个体工商户 need USCC and legal representative, 自然人 证件类型 + "
                               "证件号码) and when 处罚类别 includes 罚款",
-    "unparseable_date": "a date is not a real date as YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD",
+    "unparseable_date": "a date is not a real date as YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD, YYYYMMDD or YYYY年MM月DD日",
     "invalid_amount": "an amount is not a number (thousands separators allowed)",
     "invalid_period": "a billing period is not YYYYMM with month 01-12",
     "invalid_enum": "a value is not in the field's enumeration (许可类别, 行政相对人类别, 承诺类型…)",
@@ -38,6 +39,8 @@ SUMMARIES = {
                             "would require one: it cannot be linked to a subject",
     "late_report": "reported more working days after the decision date than allowed "
                    "(`CREDITWH_REPORT_DEADLINE_WORKDAYS`, statutory calendar with 调休)",
+    # rows the reader could not read cleanly (kept, quarantined): worded where they are detected
+    **{code: f"the row could not be read properly: {what}" for code, what in ROW_ISSUES.items()},
 }
 
 

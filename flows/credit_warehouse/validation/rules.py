@@ -156,6 +156,28 @@ def completeness_rules(catalogue: Catalogue) -> list[Rule]:
     return rules
 
 
+# Rows the reader could not read properly (raw.feed_rows.row_issue, readers.ROW_ISSUES): kept in
+# raw, quarantined here, so nothing unreadable is dropped or half-loaded.
+ROW_ISSUE_REASONS_ZH = {
+    "ragged_row": ("该行的列数与表头不一致（可能被换行断开，或字段中含未加引号的分隔符），原始内容已保留，"
+                   "请核对后重新报送。"),
+    "truncated_row": "文件在该行中途结束（文件不完整），请重新报送完整文件。",
+    "undecodable_row": "该行含有无法识别的字符（既非UTF-8也非GBK/GB18030编码），请检查导出编码后重新报送。",
+    "unparseable_row": "该行引号不配对，无法解析，原始内容已保留，请核对后重新报送。",
+    "json_not_object": "该条记录不是JSON对象，请按接口规范报送。",
+}
+
+
+def row_structure_rules(catalogue: Catalogue) -> list[Rule]:
+    from credit_warehouse.readers import ROW_ISSUES
+
+    categories = tuple(sorted(catalogue.categories))
+    return [Rule(rule_id=code, suite=RECORD_COMPLETENESS, severity=BLOCKING, field="row_issue",
+                 categories=categories, description=f"row not read properly: {ROW_ISSUES[code]}",
+                 reason_zh=ROW_ISSUE_REASONS_ZH[code], predicate=f"{ALIAS}.row_issue = {sql.literal(code)}")
+            for code in ROW_ISSUES]
+
+
 # --- field_format ----------------------------------------------------------------------------------
 
 def _format_rule(rule_id: str, field: str, group: list[tuple[str, FieldSpec]], bad: str, what: str,
@@ -177,8 +199,9 @@ def format_rules(catalogue: Catalogue) -> list[Rule]:
             if data_type == "date":
                 rules.append(_format_rule(
                     "unparseable_date", field, group, f"{sql.parse_date_sql(column)} is null",
-                    "a real date as YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD",
-                    "不是有效日期：应为真实存在的日期，格式为YYYY-MM-DD、YYYY/MM/DD或YYYYMMDD。"))
+                    "a real date as YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD, YYYYMMDD or YYYY年MM月DD日",
+                    "不是有效日期：应为真实存在的日期，格式为YYYY-MM-DD、YYYY/MM/DD、YYYY.MM.DD、YYYYMMDD"
+                    "或YYYY年MM月DD日。"))
             elif data_type == "amount":
                 rules.append(_format_rule(
                     "invalid_amount", field, group, f"{sql.parse_amount_sql(column)} is null",
@@ -216,7 +239,7 @@ def _code_rule(rule_id: str, severity: str, field: str, group: list[tuple[str, F
 def code_rules(catalogue: Catalogue) -> list[Rule]:
     rules = []
     for field, pairs in _specs_by_field(catalogue).items():
-        column = _col(field)
+        column = sql.normalize_code_sql(_col(field))  # full-width forms and spaces do not count
         uscc = [(c, s) for c, s in pairs if s.data_type == "uscc"]
         if uscc:
             scope = _categories_sql(c for c, _ in uscc)
@@ -226,7 +249,7 @@ def code_rules(catalogue: Catalogue) -> list[Rule]:
                 _code_rule("uscc_format", BLOCKING, field, uscc, scope, f"not {fmt}",
                            "not 18 characters of the USCC alphabet with a 6-digit region code",
                            "{headers}格式错误：统一社会信用代码应为18位，由数字和大写字母（不含I、O、S、V、Z）"
-                           "组成，第3至8位为行政区划码，前后不能有空格。"),
+                           "组成，第3至8位为行政区划码。"),
                 _code_rule("uscc_invalid_pair", WARNING, field, uscc, scope, f"{fmt} and not {pair}",
                            "registration authority / organisation category pair not in GB 32100-2015",
                            "{headers}第1位（登记管理部门码）与第2位（机构类别码）的组合不存在，请核对代码。"),
@@ -253,7 +276,7 @@ def code_rules(catalogue: Catalogue) -> list[Rule]:
             rules += [
                 _code_rule("resident_id_format", BLOCKING, field, ids, scope, f"not {fmt}",
                            "resident ID is not 17 digits and a digit or X", f"{when}应为18位（前17位为数字，"
-                           "最后一位为数字或X），前后不能有空格。", pii=True),
+                           "最后一位为数字或X）。", pii=True),
                 _code_rule("resident_id_birth_date", BLOCKING, field, ids, scope, f"{fmt} and not {birth}",
                            "resident ID embeds an impossible birth date (characters 7-14)",
                            f"{when}第7至14位的出生日期不存在。", pii=True),
@@ -447,9 +470,9 @@ def timeliness_rules(catalogue: Catalogue, deadline_workdays: int) -> list[Rule]
 
 def build_rules(catalogue: Catalogue, deadline_workdays: int) -> list[Rule]:
     """Every row rule of the catalogue, in suite order; keys are unique."""
-    rules = [*completeness_rules(catalogue), *format_rules(catalogue), *code_rules(catalogue),
-             *duplicate_code_rules(catalogue), *uniqueness_rules(catalogue), *referential_rules(catalogue),
-             *timeliness_rules(catalogue, deadline_workdays)]
+    rules = [*row_structure_rules(catalogue), *completeness_rules(catalogue), *format_rules(catalogue),
+             *code_rules(catalogue), *duplicate_code_rules(catalogue), *uniqueness_rules(catalogue),
+             *referential_rules(catalogue), *timeliness_rules(catalogue, deadline_workdays)]
     keys = [r.key for r in rules]
     duplicates = {k for k in keys if keys.count(k) > 1}
     if duplicates:

@@ -19,6 +19,7 @@ import logging
 from typing import Any
 
 import duckdb
+from credit_warehouse import faults
 from credit_warehouse.catalogue import Catalogue
 from credit_warehouse.settings import Settings
 from credit_warehouse.validation import gx_project, suites
@@ -100,6 +101,7 @@ def _commit_raw_results(con: duckdb.DuckDBPyConnection, rules: list[Rule], run_i
         _record_results(con, run_id, [outcomes[r.key] for r in rules], "offending_value")
         con.execute("insert or ignore into validation.validated_files "
                     "select unnest(?), ?, current_timestamp", [files, run_id])
+        faults.reached("validate")  # crash test: checkpoint ran, row issues not committed
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -159,6 +161,7 @@ def run_mart_checks(settings: Settings, catalogue: Catalogue, run_id: str) -> li
             checkpoint = suites.sync_checkpoint(project.context, suites.MART_CHECKPOINT, plans)
             outcomes, identifiers = suites.run_checkpoint(checkpoint, run_id)
             project.close()
+            faults.reached("checks")  # crash test: mart checks ran, results not recorded
             with connect(settings.work_db) as con:
                 con.execute("begin transaction")
                 _record_results(con, run_id, [outcomes[s.key] for s in specs], None)
