@@ -71,3 +71,46 @@ def test_unrecognised_deliveries_are_reported_not_ignored(tmp_path):
     assert sorted(r.reason_code for r in results) == ["unknown_department", "unrecognised_file_name",
                                                       "unregistered_feed"]
     assert {r.outcome for r in results} == {"rejected"} and rows == []
+
+
+def _csv_needing_a_second_read(path) -> int:
+    """50,000 ordinary rows, then one row longer than a CSV block: the fast reader gives up there,
+    after its first batches went into the open transaction, and the file is read again."""
+    from credit_warehouse.readers.common import BLOCK_BYTES
+
+    headers = [f.header_zh for f in CATALOGUE.fields_of("C03")]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(headers)
+    for i in range(50_000):
+        writer.writerow([f"公司{i}", "法人及非法人组织"] + [f"v{i}"] * (len(headers) - 2))
+    writer.writerow(["公司X", "法人及非法人组织", "x" * (2 * BLOCK_BYTES)] + [""] * (len(headers) - 3))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    return 50_001
+
+
+def test_files_land_in_committed_groups_and_a_failed_read_leaves_no_rows_behind(tmp_path):
+    from credit_warehouse.landing import Lander
+
+    inbox = tmp_path / "inbox"
+    first = inbox_path(inbox, "tax", "C03", DAY, "csv")
+    write_penalties(first, 3)
+    copy = inbox_path(inbox, "tax", "C03", DAY, "csv", tag="resend")  # same group as its original
+    copy.write_bytes(first.read_bytes())
+    long_rows = _csv_needing_a_second_read(inbox_path(inbox, "market_regulation", "C03", DAY, "csv"))
+    (inbox / "tax" / "penalties.csv").write_text("not in the naming contract")
+    write_penalties(inbox_path(inbox, "tax", "C03", DAY + dt.timedelta(days=1), "csv"), 2)
+    files = discover(inbox, CATALOGUE)
+    with connect(tmp_path / "work.duckdb") as con:
+        ensure_schema(con, CATALOGUE)
+        with Lander(con, CATALOGUE, "r1", group_files=3) as lander:
+            results = [lander.land(f) for f in files]
+        landed = dict(con.execute("select source_file, count(*) from raw.feed_rows group by 1").fetchall())
+        sequences = [r[0] for r in con.execute("select load_seq from raw.files order by load_seq").fetchall()]
+        deliveries = con.execute("select count(*) from raw.deliveries").fetchone()[0]
+    assert sorted(r.outcome for r in results) == ["duplicate_delivery", "landed", "landed", "landed", "rejected"]
+    # The fast read's first 50,000 rows had reached the open transaction: they were taken out again.
+    assert {r.source_file: r.rows_in for r in results if r.outcome == "landed"} == landed
+    assert long_rows in landed.values()
+    assert sequences == [1, 2, 3] and deliveries == len(files)

@@ -122,9 +122,13 @@
 {% macro mask_ids_in_text(expression) -%}
     {%- set pattern = '(^|[^0-9A-Za-z])([1-9][0-9]{2})[0-9]{3}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{2}([0-9][0-9Xx])([^0-9A-Za-z]|$)' -%}
     {%- set replacement = '\\1\\2*************\\3\\4' -%}
-    {{ credit_warehouse.regex_replace_all(
-        credit_warehouse.regex_replace_all(credit_warehouse.nfkc(expression), pattern, replacement),
-        pattern, replacement) }}
+    {%- set text = credit_warehouse.nfkc(expression) -%}
+    {#- Most text holds no run of 17 digits: that cheap test skips the two replacements (profiled:
+        the replacements cost ~14x the test; they dominated staging at city scale). -#}
+    case when {{ credit_warehouse.regex_matches(text, '[0-9]{17}') }}
+        then {{ credit_warehouse.regex_replace_all(
+            credit_warehouse.regex_replace_all(text, pattern, replacement), pattern, replacement) }}
+        else {{ text }} end
 {%- endmacro %}
 
 {#- True when the text contains a resident-ID-like number. -#}

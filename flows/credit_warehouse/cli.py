@@ -6,7 +6,6 @@ import csv
 import datetime as dt
 import json
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -26,7 +25,6 @@ console = Console()
 HomeOption = Annotated[Path | None, typer.Option(help="Data directory (default: $CREDITWH_HOME or ./data).")]
 DEMO_START, DEMO_END = dt.date(2026, 9, 1), dt.date(2026, 10, 31)
 EXIT_FAILED, EXIT_REJECTIONS = 1, 3
-RESIDENT_ID = re.compile(r"^\d{17}[\dXx]$")
 
 
 def _date(text: str) -> dt.date:
@@ -141,25 +139,19 @@ def _published(home: Path | None):  # noqa: ANN202 - duckdb connection
 @app.command()
 def show(code: str, home: HomeOption = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show one subject's credit file by USCC or resident ID number (looked up by keyed hash)."""
-    from credit_warehouse.codes import normalize_code, person_key
+    from credit_warehouse.codes import normalize_code
+    from credit_warehouse.lookup import credit_file, subject_key
 
     settings, con = _published(home)
-    code = normalize_code(code)  # as staging keys it: full-width digits, spaces, lower-case x
-    key = "P" + person_key(code, settings.pii_secret) if RESIDENT_ID.match(code) else code
+    code = normalize_code(code)
     try:
-        cursor = con.execute("select * from marts.mart_subject_credit_file where subject_key = ?", [key])
-        names = [d[0] for d in cursor.description]
-        rows = cursor.fetchall()
-        if not rows:
-            console.print(f"[red]no subject with code {code}[/red]")
-            raise typer.Exit(EXIT_FAILED)
-        profile = dict(zip(names, rows[0], strict=True))
-        cursor = con.execute("select * from marts.mart_subject_category_summary where subject_key = ? "
-                             "order by category_code", [key])
-        category_names = [d[0] for d in cursor.description]
-        categories = [dict(zip(category_names, r, strict=True)) for r in cursor.fetchall()]
+        found = credit_file(con, subject_key(code, settings.pii_secret))
     finally:
         con.close()
+    if found is None:
+        console.print(f"[red]no subject with code {code}[/red]")
+        raise typer.Exit(EXIT_FAILED)
+    profile, categories, category_names = found.profile, found.categories, found.category_columns
     if as_json:
         print(json.dumps({"profile": profile, "categories": categories}, ensure_ascii=False, default=str, indent=2))
         return

@@ -9,7 +9,10 @@ Re-running is safe: already-landed files are skipped by hash.
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger, task
@@ -17,7 +20,8 @@ from prefect.cache_policies import NO_CACHE
 
 from credit_warehouse.catalogue import Catalogue
 from credit_warehouse.inbox import InboxFile, discover
-from credit_warehouse.landing import LandingResult, land_file
+from credit_warehouse.landing import LandingResult
+from credit_warehouse.landing import land_files as land_inbox_files
 from credit_warehouse.landing import prepare as prepare_landing
 from credit_warehouse.publish import publish
 from credit_warehouse.recovery import recover, run_lock
@@ -30,6 +34,7 @@ from credit_warehouse.warehouse import connect, ensure_schema
 
 CITY_TIMEZONE = ZoneInfo("Asia/Shanghai")
 TASK_OPTIONS = {"cache_policy": NO_CACHE, "retry_delay_seconds": 2}
+T = TypeVar("T")
 
 
 def yesterday() -> dt.date:
@@ -44,11 +49,11 @@ def discover_files(settings: Settings, catalogue: Catalogue, start: dt.date, end
 
 @task(name="land-raw", retries=2, **TASK_OPTIONS)
 def land_files(settings: Settings, catalogue: Catalogue, files: list[InboxFile], run_id: str) -> list[LandingResult]:
-    # Each file lands in its own transaction, so a retry after a crash resumes where it stopped.
+    # Files land in committed groups, so a retry after a crash resumes after the last whole group.
     with connect(settings.work_db) as con:
         ensure_schema(con, catalogue)
         prepare_landing(con)
-        return [land_file(con, item, catalogue, run_id) for item in files]
+        return land_inbox_files(con, files, catalogue, run_id)
 
 
 @task(name="validate", retries=1, **TASK_OPTIONS)
@@ -81,6 +86,15 @@ def steward_review(settings: Settings) -> ReviewResult:
 @task(name="publish", retries=2, **TASK_OPTIONS)
 def publish_marts(settings: Settings) -> list[str]:
     return publish(settings)
+
+
+def timed(summary: RunSummary, stage: str, task_fn: Callable[..., T], *args: Any) -> T:
+    """Run one stage and keep its wall time (ops.run_stages): where a slow load spends its time."""
+    started = time.perf_counter()
+    try:
+        return task_fn(*args)
+    finally:
+        summary.stage_seconds[stage] = round(time.perf_counter() - started, 3)
 
 
 def _record_run(settings: Settings, summary: RunSummary, started: bool) -> None:
@@ -117,16 +131,16 @@ def _load_locked(settings: Settings, catalogue: Catalogue, summary: RunSummary, 
     run_id = summary.run_id
     _record_run(settings, summary, started=True)
     try:
-        files = discover_files(settings, catalogue, start, end)
-        land_files(settings, catalogue, files, run_id)
-        report = validate(settings, catalogue, run_id)
+        files = timed(summary, "discover", discover_files, settings, catalogue, start, end)
+        timed(summary, "land", land_files, settings, catalogue, files, run_id)
+        report = timed(summary, "validate", validate, settings, catalogue, run_id)
         summary.data_docs = str(getattr(report, "data_docs_index", "") or "") or None
-        dbt_build(settings)
-        summarise(settings, summary)
-        mart_checks(settings, catalogue, run_id)
-        review = steward_review(settings)
+        timed(summary, "dbt_build", dbt_build, settings)
+        timed(summary, "conservation_check", summarise, settings, summary)
+        timed(summary, "mart_checks", mart_checks, settings, catalogue, run_id)
+        review = timed(summary, "steward_review", steward_review, settings)
         summary.review_page = str(review.page)
-        summary.published_tables = publish_marts(settings)
+        summary.published_tables = timed(summary, "publish", publish_marts, settings)
         rejected = summary.totals()["files_rejected"]
         summary.status = "succeeded_with_rejections" if rejected else "succeeded"
         summary.message = f"{rejected} file(s) rejected" if rejected else None

@@ -39,6 +39,7 @@ class RunSummary:
     published_tables: list[str] = field(default_factory=list)
     data_docs: str | None = None
     review_page: str | None = None  # the steward review page (reports/review/index.html)
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage, in run order
 
     def totals(self) -> dict[str, int]:
         landed = [f for f in self.feeds if f.outcome == "landed"]
@@ -147,6 +148,9 @@ def feed_results(con: duckdb.DuckDBPyConnection, run_id: str, check_staging: boo
 def record_summary(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> None:
     con.execute("begin transaction")
     con.execute("delete from ops.feed_summary where run_id = ?", [summary.run_id])
+    con.execute("delete from ops.run_stages where run_id = ?", [summary.run_id])
+    for position, (stage, seconds) in enumerate(summary.stage_seconds.items(), start=1):
+        con.execute("insert into ops.run_stages values (?, ?, ?, ?)", [summary.run_id, position, stage, seconds])
     for f in summary.feeds:
         con.execute("insert into ops.feed_summary values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [summary.run_id, f.business_date, f.department_code, f.category_code, f.source_file,

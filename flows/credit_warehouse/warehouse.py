@@ -69,6 +69,9 @@ create table if not exists ops.runs (
     run_id varchar primary key, flow_name varchar not null, start_date date, end_date date,
     started_at timestamp not null, finished_at timestamp, status varchar not null, message varchar
 );
+create table if not exists ops.run_stages (
+    run_id varchar not null, position integer not null, stage varchar not null, seconds double not null
+);
 create table if not exists ops.feed_summary (
     run_id varchar not null, business_date date, department_code varchar, category_code varchar,
     source_file varchar not null, file_sha256 varchar, outcome varchar not null, rows_in integer,

@@ -194,7 +194,8 @@ class CityGenerator:
             record = build_payment(ctx, subject, arrears, base)
         elif layout == "fulfilment":
             ref, cited = self.commitment_ref(spec, day, rng)
-            if cited is not None and kind not in (*SUBJECT_KINDS, DUPLICATE_CODE) and (
+            # A VICTIM lends its organisation's code to the next row: it keeps its picked organisation.
+            if cited is not None and kind not in (*SUBJECT_KINDS, DUPLICATE_CODE, VICTIM) and (
                     kind is None or cited.defect is None):
                 subject = cited  # the fulfilment is about the subject that made the commitment
             record = build_fulfilment(ctx, subject, ref)

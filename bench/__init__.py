@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench`` (city scale, see city_scale.py); landing_throughput.py (one big file)."""

@@ -1,0 +1,52 @@
+"""One measured step of the benchmark, run in its own process so that its peak RSS is its own.
+
+    python -m bench.child backfill|daily|raw HOME START END RESULT_JSON
+    python -m bench.child generate INBOX START END RESULT_JSON SUBJECTS WORKERS
+
+``backfill``/``daily``: the real Prefect flows (what ``creditwh backfill`` / ``creditwh run`` run);
+``raw``: the physical reference, DuckDB reading the same files into tables with no processing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+
+import credit_warehouse  # noqa: F401 - switches every tool's telemetry off before the flows import
+
+
+def run_flow(kind: str, home: str, start: dt.date, end: dt.date) -> dict[str, object]:
+    from credit_warehouse.pipeline import backfill, daily_load
+
+    summary = backfill(start, end, home) if kind == "backfill" else daily_load(start, home)
+    return {"status": summary.status, "totals": summary.totals(), "stage_seconds": summary.stage_seconds}
+
+
+def generate(inbox: str, start: dt.date, end: dt.date, subjects: int, workers: int) -> dict[str, object]:
+    from credit_warehouse.sample_city.api import generate_city
+
+    manifest = generate_city(Path(inbox), start, end, subjects=subjects, workers=workers)
+    return {"files": [{"date": f.business_date.isoformat(), "role": f.role, "rows": f.rows} for f in manifest.files]}
+
+
+def main() -> None:
+    kind, home, start, end, out = sys.argv[1:6]
+    started = time.perf_counter()
+    first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    if kind == "generate":
+        result = generate(home, first, last, int(sys.argv[6]), int(sys.argv[7]))
+    elif kind == "raw":
+        from bench.raw_reference import ingest
+
+        result = ingest(Path(home), first, last)
+    else:
+        result = run_flow(kind, home, first, last)
+    result["seconds_in_process"] = time.perf_counter() - started
+    Path(out).write_text(json.dumps(result, ensure_ascii=False, default=str))
+
+
+if __name__ == "__main__":
+    main()

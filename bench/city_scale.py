@@ -1,0 +1,321 @@
+"""City-scale benchmark: one command, one table, written to BENCHMARKS.md.
+
+    .venv/bin/python -m bench            # 1,000,000 subjects, the year 2025 (~30M records)
+    .venv/bin/python -m bench --small    # 1,000 subjects, one month: the same steps in under 2 minutes
+
+Steps, each measured in its own process (wall time and peak RSS of that process):
+1. the sample city for the year plus the first working day after it (cached under the work directory:
+   generation is the input, not the pipeline, and is reported separately);
+2. the physical reference: DuckDB reading the year's files into tables with no processing;
+3. the full-year backfill through the real Prefect flow (land, validate, dbt build, checks, review,
+   publish), with the time of every stage (ops.run_stages);
+4. the daily load of the next working day on top of the year (day 365), and the same day's files
+   loaded into an empty warehouse (day 1);
+5. one GX suite on the same rows as pandas and as SQL (bench/gx_engines.py);
+6. 1,000 credit-file lookups by code in the published warehouse, as ``creditwh show`` does them;
+7. warehouse size against input size.
+Targets (issue 5) are reported against, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+REPO = Path(__file__).resolve().parents[1]
+GIB = 1 << 30
+MARKER_START, MARKER_END = "<!-- bench:latest:start -->", "<!-- bench:latest:end -->"
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    subjects: int
+    start: dt.date
+    end: dt.date
+    workers: int = 2
+    lookups: int = 1000
+    dbt_tests: bool = True  # as shipped; --small leaves them to the test suite to stay under 2 minutes
+
+
+FULL = Scale("full", 1_000_000, dt.date(2025, 1, 1), dt.date(2025, 12, 31))
+SMALL = Scale("small", 1_000, dt.date(2025, 9, 1), dt.date(2025, 9, 12), dbt_tests=False)
+
+
+class BenchFailed(RuntimeError):
+    """A measured step exited non-zero: its figures would mean nothing."""
+
+
+@dataclass
+class Step:
+    seconds: float
+    peak_rss: int  # bytes
+    result: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def stages(self) -> dict[str, float]:
+        return dict(self.result.get("stage_seconds", {}))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class City:
+    inbox: Path
+    next_day: dt.date
+    records: int  # rows of the range's deliveries and corrections (duplicate files excluded)
+    next_day_records: int
+    input_bytes: int
+    files: int
+    generation_seconds: float
+    generation_peak_rss: int
+    cached: bool
+
+
+# --- the input ---------------------------------------------------------------------------------------
+
+def next_workday(day: dt.date) -> dt.date:
+    from credit_warehouse.sample_city.dates import WorkdayIndex
+    from credit_warehouse.workdays import WorkdayCalendar
+
+    return WorkdayIndex(WorkdayCalendar.load()).between(day + dt.timedelta(days=1), day + dt.timedelta(days=30))[0]
+
+
+def prepare_city(directory: Path, scale: Scale) -> City:
+    """Generate the city once per (subjects, range): a later bench run reuses the files."""
+    next_day = next_workday(scale.end)
+    params = {"subjects": scale.subjects, "start": scale.start.isoformat(), "end": next_day.isoformat()}
+    description = directory / "city.json"
+    if description.exists() and json.loads(description.read_text()).get("params") == params:
+        found = json.loads(description.read_text())
+        return _city(directory, next_day, found, cached=True)
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    step = measure(["generate", str(directory / "inbox"), scale.start.isoformat(), next_day.isoformat(),
+                    str(directory / "generated.json"), str(scale.subjects), str(scale.workers)])
+    files = step.result["files"]
+    in_range = [f for f in files if f["date"] <= scale.end.isoformat() and f["role"] != "duplicate"]  # type: ignore[union-attr]
+    found = {"params": params, "records": sum(f["rows"] for f in in_range),
+             "next_day_records": sum(f["rows"] for f in files if f["date"] == next_day.isoformat()  # type: ignore[union-attr]
+                                     and f["role"] != "duplicate"),
+             "input_bytes": sum(p.stat().st_size for p in (directory / "inbox").rglob("*") if p.is_file()),
+             "files": len(files), "generation_seconds": step.seconds, "generation_peak_rss": step.peak_rss}  # type: ignore[arg-type]
+    description.write_text(json.dumps(found))
+    return _city(directory, next_day, found, cached=False)
+
+
+def _city(directory: Path, next_day: dt.date, found: dict, cached: bool) -> City:
+    return City(directory / "inbox", next_day, found["records"], found["next_day_records"], found["input_bytes"],
+                found["files"], found["generation_seconds"], found["generation_peak_rss"], cached)
+
+
+# --- measured steps ----------------------------------------------------------------------------------
+
+def child_env(work: Path, dbt_tests: bool = True) -> dict[str, str]:
+    env = {**os.environ, "PREFECT_HOME": str(work / "prefect"), "PYTHONPATH": str(REPO),
+           "CREDITWH_DBT_TESTS": "true" if dbt_tests else "false", "PREFECT_LOGGING_LEVEL": "ERROR"}
+    env.pop("PREFECT_API_URL", None)  # each step runs its own ephemeral Prefect, as the CLI does
+    return env
+
+
+def measure(args: list[str], env: dict[str, str] | None = None) -> Step:
+    """Run ``python -m bench.child ARGS`` (last argument: its result file); wall time and peak RSS."""
+    out = Path(args[4])
+    out.unlink(missing_ok=True)
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-m", "bench.child", *args], cwd=REPO, env=env or child_env(out.parent))
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0 or not out.exists():
+        raise BenchFailed(f"bench step {args[0]} {args[2]}..{args[3]} exited with {process.returncode}")
+    return Step(seconds, usage.ru_maxrss * 1024, json.loads(out.read_text()))
+
+
+def fresh_home(path: Path, inbox: Path) -> Path:
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    (path / "inbox").symlink_to(inbox.resolve(), target_is_directory=True)
+    return path
+
+
+def run_step(kind: str, home: Path, start: dt.date, end: dt.date, work: Path, dbt_tests: bool) -> Step:
+    step = measure([kind, str(home), start.isoformat(), end.isoformat(), str(work / f"{kind}-{home.name}.json")],
+                   child_env(work, dbt_tests))
+    status = step.result.get("status")
+    if kind != "raw" and status not in ("succeeded", "succeeded_with_rejections"):
+        raise BenchFailed(f"{kind} on {home.name}: {status}")
+    return step
+
+
+def lookup_latencies(published: Path, count: int, seed: int = 5) -> list[float]:
+    """Milliseconds per credit-file lookup (profile + per-category summary) of random subjects."""
+    from credit_warehouse.lookup import credit_file
+
+    with duckdb.connect(str(published), read_only=True) as con:
+        keys = [r[0] for r in con.execute("select subject_key from marts.mart_subject_credit_file").fetchall()]
+        picked = random.Random(seed).sample(keys, min(count, len(keys)))
+        timings = []
+        for key in picked:
+            started = time.perf_counter()
+            if credit_file(con, key) is None:
+                raise BenchFailed(f"published subject {key} not found by lookup")
+            timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def directory_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+# --- the table ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Row:
+    metric: str
+    value: str
+    target: str = ""
+    verdict: str = ""
+
+
+def size(n: float) -> str:
+    return f"{n / GIB:.2f} GiB" if n >= GIB / 4 else f"{n / (1 << 20):.1f} MiB"
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "missed"
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+def table(city: City, raw: Step, backfill: Step, day365: Step, day1: Step, gx: dict, lookups: list[float],
+          warehouse_bytes: int) -> list[Row]:
+    ratio_raw = backfill.seconds / raw.seconds
+    ratio_days = day365.seconds / day1.seconds
+    peak = max(backfill.peak_rss, day365.peak_rss, day1.peak_rss)
+    validation_share = backfill.stages.get("validate", 0.0) / backfill.seconds
+    p50, p95 = statistics.median(lookups), percentile(lookups, 0.95)
+    generated = "cached; generated" if city.cached else "generated"
+    stages = ", ".join(f"{k} {v:.0f}" for k, v in backfill.stages.items())
+    return [
+        Row("input", f"{city.records:,} records in {city.files:,} files, {size(city.input_bytes)} "
+                     f"({generated} in {city.generation_seconds:.0f} s, peak RSS {size(city.generation_peak_rss)})"),
+        Row("raw DuckDB ingest (reference)",
+            f"{raw.seconds:.1f} s, {int(raw.result['rows']) / raw.seconds:,.0f} rows/s"),
+        Row("backfill of the range (full year at full scale)",
+            f"{backfill.seconds:.1f} s, {city.records / backfill.seconds:,.0f} records/s",
+            "≤ 3× raw ingest", f"{ratio_raw:.2f}× — {_verdict(ratio_raw <= 3)}"),
+        Row("backfill stages (s)", stages),
+        Row("daily load, day 1 (next day's files, empty warehouse)",
+            f"{day1.seconds:.1f} s ({city.next_day_records:,} records)"),
+        Row("daily load, day 365 (same files after the range)", f"{day365.seconds:.1f} s",
+            "≤ 1.5× day 1", f"{ratio_days:.2f}× — {_verdict(ratio_days <= 1.5)}"),
+        Row("peak RSS (backfill / day 365 / day 1)",
+            f"{size(backfill.peak_rss)} / {size(day365.peak_rss)} / {size(day1.peak_rss)}",
+            "≤ 4 GiB", _verdict(peak <= 4 * GIB)),
+        Row("validation share of the backfill", f"{backfill.stages.get('validate', 0):.1f} s of "
+                                                f"{backfill.seconds:.1f} s = {validation_share:.1%}",
+            "≤ 25%", _verdict(validation_share <= 0.25)),
+        Row("GX suite, pandas vs SQL (same rows)",
+            f"{gx['rows']:,} rows × {gx['expectations']} expectations: pandas {gx['pandas_seconds']:.2f} s "
+            f"(+{gx['fetch_seconds']:.2f} s to fetch the DataFrame), SQL in DuckDB {gx['sql_seconds']:.2f} s"),
+        Row("credit-file lookup by code", f"p50 {p50:.1f} ms, p95 {p95:.1f} ms over {len(lookups):,} codes",
+            "p95 ≤ 50 ms", _verdict(p95 <= 50)),
+        Row("warehouse vs input size", f"{size(warehouse_bytes)} vs {size(city.input_bytes)} "
+                                       f"= {warehouse_bytes / city.input_bytes:.2f}×"),
+    ]
+
+
+def markdown(rows: list[Row], scale: Scale, command: str) -> str:
+    cpus = os.cpu_count()
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / GIB
+    tests = "dbt data tests on" if scale.dbt_tests else "dbt data tests off"
+    machine = (f"{platform.machine()}, {cpus} cores, {memory:.0f} GiB, Python {platform.python_version()}, "
+               f"DuckDB {duckdb.__version__}")
+    lines = [f"Command: `{command}` · scale: {scale.name} ({scale.subjects:,} subjects, {scale.start} .. "
+             f"{scale.end}, {tests}) · machine: {machine} · date: {dt.date.today()}", "",
+             "| metric | value | target | verdict |", "|---|---|---|---|"]
+    lines += [f"| {r.metric} | {r.value} | {r.target} | {r.verdict} |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(path: Path, text: str) -> None:
+    """Replace the latest-figures block of BENCHMARKS.md, keeping the hand-written analysis around it."""
+    block = f"{MARKER_START}\n{text}{MARKER_END}"
+    if path.exists() and MARKER_START in (old := path.read_text()):
+        before, rest = old.split(MARKER_START, 1)
+        path.write_text(before + block + rest.split(MARKER_END, 1)[1])
+    else:
+        path.write_text(f"# Benchmarks\n\n## Latest figures\n\n{block}\n")
+
+
+def print_table(rows: list[Row]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    out = Table(title="city-scale benchmark")
+    for column in ("metric", "value", "target", "verdict"):
+        out.add_column(column)
+    for row in rows:
+        out.add_row(row.metric, row.value, row.target, row.verdict)
+    Console(width=200).print(out)
+
+
+# --- the command -------------------------------------------------------------------------------------
+
+def parse(argv: list[str] | None) -> tuple[Scale, Path, Path]:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--small", action="store_true", help="1,000 subjects, one month (under 2 minutes)")
+    parser.add_argument("--subjects", type=int, help="override the number of subjects")
+    parser.add_argument("--start", type=dt.date.fromisoformat, help="override the first day")
+    parser.add_argument("--end", type=dt.date.fromisoformat, help="override the last day")
+    parser.add_argument("--work-dir", type=Path, help="where inputs and warehouses go (default bench/out/SCALE)")
+    parser.add_argument("--out", type=Path, help="the report (default BENCHMARKS.md; --small: WORK_DIR/BENCHMARKS.md)")
+    args = parser.parse_args(argv)
+    base = SMALL if args.small else FULL
+    custom = args.subjects is not None or args.start is not None or args.end is not None
+    scale = Scale(f"{base.name}-custom" if custom else base.name, args.subjects or base.subjects,
+                  args.start or base.start, args.end or base.end, base.workers, base.lookups, base.dbt_tests)
+    work = (args.work_dir or REPO / "bench" / "out" / scale.name).resolve()
+    out = args.out or (work / "BENCHMARKS.md" if args.small else REPO / "BENCHMARKS.md")
+    return scale, work, out
+
+
+def run(scale: Scale, work: Path) -> list[Row]:
+    from bench import gx_engines
+
+    work.mkdir(parents=True, exist_ok=True)
+    city = prepare_city(work / "city", scale)
+    tests = scale.dbt_tests
+    raw = run_step("raw", fresh_home(work / "raw", city.inbox), scale.start, scale.end, work, tests)
+    shutil.rmtree(work / "raw")  # only its time matters; its file is as large as the input
+    year = fresh_home(work / "year", city.inbox)
+    backfill = run_step("backfill", year, scale.start, scale.end, work, tests)
+    day365 = run_step("daily", year, city.next_day, city.next_day, work, tests)
+    day1 = run_step("daily", fresh_home(work / "day1", city.inbox), city.next_day, city.next_day, work, tests)
+    gx = gx_engines.compare(year / "warehouse" / "work.duckdb", work)
+    lookups = lookup_latencies(year / "warehouse" / "published.duckdb", scale.lookups)
+    return table(city, raw, backfill, day365, day1, gx, lookups, directory_bytes(year / "warehouse"))
+
+
+def main(argv: list[str] | None = None) -> None:
+    scale, work, out = parse(argv)
+    rows = run(scale, work)
+    print_table(rows)
+    command = "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:])
+    write_report(out, markdown(rows, scale, command.strip()))
+    print(f"written to {out}")

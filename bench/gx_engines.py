@@ -1,0 +1,95 @@
+"""The same Great Expectations suite on the same rows: pandas DataFrame vs SQL in DuckDB.
+
+The production suites are ``UnexpectedRowsExpectation`` queries, which GX runs on SQL only; so the
+comparison uses one category's completeness and format checks written as GX's built-in column
+expectations (required fields not null, dates and USCCs matching their patterns, enumerations in
+their value sets), which GX can run on both engines. Rows: every landed 行政许可 (C02) row.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from credit_warehouse.catalogue import Catalogue
+
+CATEGORY = "C02"
+DATE_PATTERN = r"^\d{4}([-/.年]?)\d{1,2}([-/.月]?)\d{1,2}日?$"
+USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$"
+
+
+def expectations(catalogue: Catalogue) -> list[Any]:
+    import great_expectations as gx
+
+    found: list[Any] = []
+    for spec in catalogue.fields_of(CATEGORY):
+        if spec.requirement == "required":
+            found.append(gx.expectations.ExpectColumnValuesToNotBeNull(column=spec.field))
+        if spec.data_type == "date":
+            found.append(gx.expectations.ExpectColumnValuesToMatchRegex(column=spec.field, regex=DATE_PATTERN))
+        elif spec.data_type == "uscc":
+            found.append(gx.expectations.ExpectColumnValuesToMatchRegex(column=spec.field, regex=USCC_PATTERN))
+        elif spec.data_type == "enum" and spec.enum_values:
+            found.append(gx.expectations.ExpectColumnValuesToBeInSet(column=spec.field,
+                                                                     value_set=list(spec.enum_values)))
+    return found
+
+
+def _copy_rows(work_db: Path, target: Path, catalogue: Catalogue) -> int:
+    """The category's landed rows, blanks as NULL, into their own DuckDB file (GX reads it, not work)."""
+    columns = ", ".join(f"nullif(trim({f.field}), '') as {f.field}" for f in catalogue.fields_of(CATEGORY))
+    target.unlink(missing_ok=True)
+    with duckdb.connect(str(target)) as con:
+        con.execute(f"attach '{work_db}' as work (read_only)")
+        con.execute(f"create table rows as select {columns} from work.raw.feed_rows where category_code = ?",
+                    [CATEGORY])
+        return int(con.execute("select count(*) from rows").fetchone()[0])
+
+
+def _run(context: Any, name: str, batch_definition: Any, found: list[Any], **parameters: Any) -> tuple[float, int]:
+    """Validate the batch with a suite of ``found`` (fresh expectation objects: GX binds them to one suite)."""
+    import great_expectations as gx
+
+    suite = context.suites.add(gx.ExpectationSuite(name=f"{name}_suite", expectations=found))
+    definition = context.validation_definitions.add(gx.ValidationDefinition(
+        name=f"{name}_validation", data=batch_definition, suite=suite))
+    started = time.perf_counter()
+    result = definition.run(batch_parameters=parameters or None, result_format="SUMMARY")
+    seconds = time.perf_counter() - started
+    failing = sum(not r.success for r in result.results)
+    errors = [r for r in result.results if r.exception_info.get("raised_exception")]
+    if errors:
+        raise RuntimeError(f"{name}: {len(errors)} expectation(s) raised: {errors[0].exception_info}")
+    return seconds, failing
+
+
+def compare(work_db: Path, scratch: Path) -> dict[str, float | int]:
+    """Seconds of the suite on pandas (with and without fetching the DataFrame) and as SQL."""
+    import great_expectations as gx
+    from credit_warehouse.validation import gx_duckdb
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    catalogue = Catalogue.load()
+    rows_db = scratch / "gx_engines.duckdb"
+    rows = _copy_rows(work_db, rows_db, catalogue)
+    gx_duckdb.apply()
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+
+    started = time.perf_counter()
+    with duckdb.connect(str(rows_db), read_only=True) as con:  # before GX opens the file read-write
+        frame = con.execute("select * from rows").df()
+    fetch_seconds = time.perf_counter() - started
+    pandas_batch = (context.data_sources.add_pandas("pandas").add_dataframe_asset("rows")
+                    .add_batch_definition_whole_dataframe("all"))
+    pandas_seconds, pandas_failing = _run(context, "pandas", pandas_batch, expectations(catalogue), dataframe=frame)
+
+    sql_source = context.data_sources.add_sql("duckdb", connection_string=f"duckdb:///{rows_db}")
+    sql_batch = sql_source.add_table_asset("rows", table_name="rows").add_batch_definition_whole_table("all")
+    sql_seconds, sql_failing = _run(context, "sql", sql_batch, expectations(catalogue))
+    if pandas_failing != sql_failing:
+        raise RuntimeError(f"engines disagree: {pandas_failing} failing expectations on pandas, {sql_failing} in SQL")
+    return {"rows": rows, "expectations": len(expectations(catalogue)), "failing": sql_failing,
+            "sql_seconds": sql_seconds, "pandas_seconds": pandas_seconds, "fetch_seconds": fetch_seconds}
