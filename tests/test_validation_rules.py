@@ -12,7 +12,7 @@ import pytest
 from credit_warehouse.catalogue import Catalogue
 from credit_warehouse.validation.rule_docs import BEGIN, END, SUMMARIES, rules_markdown
 from credit_warehouse.validation.rule_table import rule_rows
-from credit_warehouse.validation.rules import build_rules, offending_rows_sql, reason_for
+from credit_warehouse.validation.rules import batch_sql, build_rules, offending_rows_sql, reason_for
 from credit_warehouse.validation.suites import gx_query
 from credit_warehouse.warehouse import ensure_schema
 
@@ -49,9 +49,10 @@ def add(con, catalogue, seq: int, row: int, category: str, **values) -> None:
 
 def offending(con, rule) -> list[tuple[str, int, str]]:
     """(file, row, value) the row_issues insert would record; GX's display query must agree."""
-    rows = con.execute(offending_rows_sql(rule, "raw.feed_rows")).fetchall()
+    batch = f"({batch_sql('raw.feed_rows', Catalogue.load())})"
+    rows = con.execute(offending_rows_sql(rule, batch)).fetchall()
     shown = con.execute(gx_query(offending_rows_sql(rule, "{batch}", display=True)).format(
-        batch="(select * from raw.feed_rows) AS subselect")).fetchall()
+        batch=f"{batch} AS subselect")).fetchall()
     assert len(shown) == len(rows)
     return sorted((r[0], r[2], r[-1]) for r in rows)
 

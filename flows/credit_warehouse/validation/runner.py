@@ -26,28 +26,45 @@ from credit_warehouse.validation import gx_project, suites
 from credit_warehouse.validation.mart_checks import mart_plans
 from credit_warehouse.validation.report import CheckResult, ValidationReport, file_validations
 from credit_warehouse.validation.rule_table import write_rule_table
-from credit_warehouse.validation.rules import Rule, build_rules, offending_rows_sql, timeliness_categories
+from credit_warehouse.validation.rules import (
+    Rule,
+    batch_sql,
+    build_rules,
+    offending_rows_sql,
+    timeliness_categories,
+)
 from credit_warehouse.validation.workday_table import check_calendar_covers, refresh_workday_calendar
 from credit_warehouse.warehouse import connect, ensure_schema
 from credit_warehouse.workdays import WorkdayCalendar
 
 logger = logging.getLogger(__name__)
 
-PENDING_VIEW = "validation.pending_rows"
+PENDING_TABLE = "validation.pending_rows"  # the batch GX validates: pending raw rows + derived columns
 SAMPLE_SIZE = 20
 
-PENDING_VIEW_SQL = f"""
-create or replace view {PENDING_VIEW} as
-select * from raw.feed_rows
-where file_sha256 not in (select file_sha256 from validation.validated_files)
-"""
+UNVALIDATED_ROWS = """(select * from raw.feed_rows
+where file_sha256 not in (select file_sha256 from validation.validated_files))"""
 PENDING_FILES_SQL = f"""
 select file_sha256 from raw.files
 where file_sha256 not in (select file_sha256 from validation.validated_files)
 union
-select distinct file_sha256 from {PENDING_VIEW}
+select distinct file_sha256 from {PENDING_TABLE}
 order by 1
 """
+
+
+def prepare_batch(con: duckdb.DuckDBPyConnection, catalogue: Catalogue) -> None:
+    """Materialise the pending rows with their derived columns once: every rule reads this table
+    (GX's count and sample, then the row_issues insert), not the whole history behind a view."""
+    if con.execute("select 1 from duckdb_views() where schema_name = 'validation' and view_name = 'pending_rows'"
+                   ).fetchall():
+        con.execute(f"drop view {PENDING_TABLE}")  # warehouses of earlier releases had a view
+    con.execute(f"create or replace table {PENDING_TABLE} as {batch_sql(UNVALIDATED_ROWS, catalogue)}")
+
+
+def release_batch(con: duckdb.DuckDBPyConnection) -> None:
+    """Empty the batch (same columns) so a backfill's copy of the rows does not stay in the file."""
+    con.execute(f"create or replace table {PENDING_TABLE} as select * from {PENDING_TABLE} limit 0")
 
 
 class ValidationCountMismatch(RuntimeError):
@@ -77,7 +94,7 @@ def _record_results(con: duckdb.DuckDBPyConnection, run_id: str,
 
 def _insert_issues(con: duckdb.DuckDBPyConnection, rule: Rule, run_id: str) -> int:
     """Write the offending pending rows of one rule; returns how many."""
-    select = offending_rows_sql(rule, PENDING_VIEW)
+    select = offending_rows_sql(rule, PENDING_TABLE)
     inserted = con.execute(
         "insert into validation.row_issues select file_sha256, load_id, row_number, department_code, "
         "category_code, ?, ?, ?, ?, offending_value, ? from (" + select + ")",
@@ -116,10 +133,10 @@ def validate_pending(settings: Settings, catalogue: Catalogue, run_id: str) -> V
         ensure_schema(con, catalogue)
         write_rule_table(con, rules, catalogue)  # reasons of the current catalogue, even with nothing pending
         span = refresh_workday_calendar(con, WorkdayCalendar.load())
-        con.execute(PENDING_VIEW_SQL)
+        prepare_batch(con, catalogue)
         files = [r[0] for r in con.execute(PENDING_FILES_SQL).fetchall()]
         if files:
-            check_calendar_covers(con, span, PENDING_VIEW, timeliness_categories(rules))
+            check_calendar_covers(con, span, PENDING_TABLE, timeliness_categories(rules))
     if not files:
         logger.info("validation: no pending files")
         return ValidationReport(run_id)
@@ -131,6 +148,7 @@ def validate_pending(settings: Settings, catalogue: Catalogue, run_id: str) -> V
         with connect(settings.work_db) as con:
             counts = _commit_raw_results(con, rules, run_id, files, outcomes)
             report = ValidationReport(run_id, file_validations(con, run_id, files), counts)
+            release_batch(con)
         index = project.build_data_docs(identifiers)
     logger.info("validation %s: %d files, %d rows, %d quarantined, %d flagged", run_id, len(report.files),
                 report.rows, report.quarantined_rows, report.flagged_rows)
