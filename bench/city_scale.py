@@ -210,7 +210,10 @@ def table(city: City, raw: Step, backfill: Step, day365: Step, day1: Step, gx: d
     validation_share = backfill.stages.get("validate", 0.0) / backfill.seconds
     p50, p95 = statistics.median(lookups), percentile(lookups, 0.95)
     generated = "cached; generated" if city.cached else "generated"
-    stages = ", ".join(f"{k} {v:.0f}" for k, v in backfill.stages.items())
+
+    def stages(step: Step) -> str:
+        return ", ".join(f"{k} {v:.1f}" for k, v in step.stages.items())
+
     return [
         Row("input", f"{city.records:,} records in {city.files:,} files, {size(city.input_bytes)} "
                      f"({generated} in {city.generation_seconds:.0f} s, peak RSS {size(city.generation_peak_rss)})"),
@@ -219,11 +222,12 @@ def table(city: City, raw: Step, backfill: Step, day365: Step, day1: Step, gx: d
         Row("backfill of the range (full year at full scale)",
             f"{backfill.seconds:.1f} s, {city.records / backfill.seconds:,.0f} records/s",
             "≤ 3× raw ingest", f"{ratio_raw:.2f}× — {_verdict(ratio_raw <= 3)}"),
-        Row("backfill stages (s)", stages),
+        Row("backfill stages (s)", stages(backfill)),
         Row("daily load, day 1 (next day's files, empty warehouse)",
             f"{day1.seconds:.1f} s ({city.next_day_records:,} records)"),
         Row("daily load, day 365 (same files after the range)", f"{day365.seconds:.1f} s",
             "≤ 1.5× day 1", f"{ratio_days:.2f}× — {_verdict(ratio_days <= 1.5)}"),
+        Row("daily load stages, day 365 / day 1 (s)", f"{stages(day365)} / {stages(day1)}"),
         Row("peak RSS (backfill / day 365 / day 1)",
             f"{size(backfill.peak_rss)} / {size(day365.peak_rss)} / {size(day1.peak_rss)}",
             "≤ 4 GiB", _verdict(peak <= 4 * GIB)),

@@ -41,6 +41,9 @@ class Settings:
     report_deadline_workdays: int = 7
     pii_secret: str = "change-me-credit-warehouse-dev-secret"
     dbt_tests: bool = True  # run dbt's data tests in the build (CREDITWH_DBT_TESTS)
+    # DuckDB's memory limit for the heavy steps (validation, and dbt's profile reads the same variable):
+    # beyond it DuckDB spills to disk instead of growing the process (CREDITWH_DUCKDB_MEMORY_LIMIT)
+    duckdb_memory_limit: str = "3GB"
 
     @property
     def inbox(self) -> Path:
@@ -80,4 +83,5 @@ def load_settings(home: Path | str | None = None) -> Settings:
         report_deadline_workdays=int(os.environ.get("CREDITWH_REPORT_DEADLINE_WORKDAYS", "7")),
         pii_secret=os.environ.get("CREDITWH_PII_SECRET", Settings.pii_secret),
         dbt_tests=os.environ.get("CREDITWH_DBT_TESTS", "true").strip().lower() not in ("0", "false", "no", "off"),
+        duckdb_memory_limit=os.environ.get("CREDITWH_DUCKDB_MEMORY_LIMIT", Settings.duckdb_memory_limit),
     )

@@ -167,7 +167,8 @@ def open_project(settings: Settings, root: Path = GX_CONTEXT_DIR) -> Iterator[Gx
     write_project_config(root)
     settings.data_docs_dir.mkdir(parents=True, exist_ok=True)
     results_dir(settings).mkdir(parents=True, exist_ok=True)
-    env = {ENV_WORK_DB_URL: f"duckdb:///{settings.work_db.resolve()}",
+    # the URL's query is DuckDB configuration (duckdb-engine): GX's queries get the same memory cap
+    env = {ENV_WORK_DB_URL: f"duckdb:///{settings.work_db.resolve()}?memory_limit={settings.duckdb_memory_limit}",
            ENV_RESULTS_DIR: str(results_dir(settings).resolve()),
            ENV_DATA_DOCS_DIR: str(settings.data_docs_dir.resolve())}
     saved = {key: os.environ.get(key) for key in env}

@@ -130,6 +130,7 @@ def validate_pending(settings: Settings, catalogue: Catalogue, run_id: str) -> V
     """Validate every landed row of files not validated yet; see the module docstring."""
     rules = build_rules(catalogue, settings.report_deadline_workdays)
     with connect(settings.work_db) as con:
+        con.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")  # a backfill's batch spills, never swells
         ensure_schema(con, catalogue)
         write_rule_table(con, rules, catalogue)  # reasons of the current catalogue, even with nothing pending
         span = refresh_workday_calendar(con, WorkdayCalendar.load())
@@ -146,6 +147,7 @@ def validate_pending(settings: Settings, catalogue: Catalogue, run_id: str) -> V
         outcomes, identifiers = suites.run_checkpoint(checkpoint, run_id)
         project.close()  # GX's DuckDB connection is done: release it before writing
         with connect(settings.work_db) as con:
+            con.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")
             counts = _commit_raw_results(con, rules, run_id, files, outcomes)
             report = ValidationReport(run_id, file_validations(con, run_id, files), counts)
             release_batch(con)
