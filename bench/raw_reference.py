@@ -17,6 +17,7 @@ import duckdb
 import pyarrow as pa
 from credit_warehouse.catalogue import Catalogue
 from credit_warehouse.inbox import discover
+from credit_warehouse.settings import load_settings
 
 DUCKDB_ENCODINGS = ("utf-8", "utf-8-sig")
 
@@ -71,9 +72,12 @@ def _read_group(con: duckdb.DuckDBPyConnection, table: str, fmt: str, encoding: 
             con.execute(f"create table {table} as select * from arrow" if i == 0
                         else f"insert into {table} by name select * from arrow")
     elif fmt == "json":
-        # The departments' JSON is {"total": n, "records": [...]}: one row per record.
+        # The departments' JSON is {"total": n, "records": [...]}: one row per record. The whole file
+        # is one object, so the object size limit is the largest file (DuckDB sizes its read buffers
+        # by it: a fixed 1 GiB ran a year of files out of memory at 100,000 subjects).
+        largest = max(p.stat().st_size for p in paths) + (1 << 20)
         con.execute(f"create table {table} as select unnest(records, recursive := true) from read_json(?, "
-                    "union_by_name = true, maximum_object_size = 1073741824)", [names])
+                    f"union_by_name = true, maximum_object_size = {largest})", [names])
     else:
         for i, path in enumerate(paths):
             arrow = _xlsx_table(path)  # noqa: F841 - read by DuckDB's replacement scan
@@ -87,6 +91,7 @@ def ingest(home: Path, start: dt.date, end: dt.date) -> dict[str, object]:
     target.unlink(missing_ok=True)
     rows = files = 0
     con = duckdb.connect(str(target))
+    con.execute(f"set memory_limit = '{load_settings().duckdb_memory_limit}'")  # as the pipeline's steps
     try:
         for n, ((fmt, encoding, feed), paths) in enumerate(sorted(_groups(home, start, end).items())):
             table = f"t{n}_{fmt}_{feed}"
