@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -73,26 +74,25 @@ def _groups(home: Path, start: dt.date, end: dt.date) -> dict[tuple[str, str, st
     return groups
 
 
+def _append_files(con: duckdb.DuckDBPyConnection, table: str, paths: list[Path],
+                  read: Callable[[Path], pa.Table]) -> None:
+    """Read each file into Arrow (formats DuckDB cannot read offline) and append it to the table."""
+    for i, path in enumerate(paths):
+        arrow = read(path)  # noqa: F841 - read by DuckDB's replacement scan
+        con.execute(f"create table {table} as select * from arrow" if i == 0
+                    else f"insert into {table} by name select * from arrow")
+
+
 def _read_group(con: duckdb.DuckDBPyConnection, table: str, fmt: str, encoding: str, paths: list[Path]) -> None:
-    names = [str(p) for p in paths]
     if fmt == "csv" and encoding in DUCKDB_ENCODINGS:
         con.execute(f"create table {table} as select * from read_csv(?, all_varchar = true, header = true, "
-                    "union_by_name = true)", [names])
+                    "union_by_name = true)", [[str(p) for p in paths]])
     elif fmt == "csv":
-        for i, path in enumerate(paths):
-            arrow = _csv_table(path, encoding)  # noqa: F841 - read by DuckDB's replacement scan
-            con.execute(f"create table {table} as select * from arrow" if i == 0
-                        else f"insert into {table} by name select * from arrow")
+        _append_files(con, table, paths, lambda path: _csv_table(path, encoding))
     elif fmt == "json":
-        for i, path in enumerate(paths):
-            arrow = _json_table(path)  # noqa: F841 - read by DuckDB's replacement scan
-            con.execute(f"create table {table} as select * from arrow" if i == 0
-                        else f"insert into {table} by name select * from arrow")
+        _append_files(con, table, paths, _json_table)
     else:
-        for i, path in enumerate(paths):
-            arrow = _xlsx_table(path)  # noqa: F841 - read by DuckDB's replacement scan
-            con.execute(f"create table {table} as select * from arrow" if i == 0
-                        else f"insert into {table} by name select * from arrow")
+        _append_files(con, table, paths, _xlsx_table)
 
 
 def ingest(home: Path, start: dt.date, end: dt.date) -> dict[str, object]:
