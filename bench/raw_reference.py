@@ -3,9 +3,9 @@
 No decoding fix-ups, header mapping, validation or row bookkeeping: CSV through ``read_csv`` (all
 columns as text; GB18030 files through pyarrow's CSV reader, since DuckDB's GB18030 decoder is an
 extension it would have to download), JSON through Python's parser into Arrow text columns, and XLSX,
-which DuckDB cannot read without downloading its excel extension, through openpyxl's streaming
-reader into Arrow (the cheapest path available offline). Files of one (format, encoding, category)
-are read together into one table, as a hand-written bulk load would.
+which DuckDB cannot read without downloading its excel extension, through python-calamine (Rust) into
+Arrow (the cheapest path available offline). Files of one (format, encoding, category) are read
+together into one table, as a hand-written bulk load would.
 """
 
 from __future__ import annotations
@@ -34,19 +34,21 @@ def _csv_table(path: Path, encoding: str) -> pa.Table:
 
 
 def _xlsx_table(path: Path) -> pa.Table:
-    from openpyxl import load_workbook
+    """The first sheet as text columns named after its first row. calamine's rows begin at the first used
+    column (no A1 alignment needed here), stop at the last row with a value, and are padded to the used
+    width with "" for empty cells."""
+    from python_calamine import CalamineWorkbook
 
-    book = load_workbook(path, read_only=True, data_only=True)
-    try:
-        rows = book.worksheets[0].iter_rows(values_only=True)
+    with CalamineWorkbook.from_path(path) as book:
+        rows = book.get_sheet_by_index(0).iter_rows()
         header = [str(h) for h in next(rows)]
+        while header and not header[-1]:  # the padding of a header narrower than the data
+            header.pop()
         columns: list[list[str | None]] = [[] for _ in header]
-        for row in rows:  # read-only rows stop at their last non-empty cell
+        for row in rows:
             for i, values in enumerate(columns):
-                value = row[i] if i < len(row) else None
-                values.append(None if value is None else str(value))
-    finally:
-        book.close()
+                value = row[i]
+                values.append(None if value == "" else str(value))
     names = [f"c{i}_{h}" for i, h in enumerate(header)]  # headers may repeat
     return pa.table({name: pa.array(values, pa.string()) for name, values in zip(names, columns, strict=True)})
 

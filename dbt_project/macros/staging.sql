@@ -9,11 +9,14 @@
 validated_files as (
     select distinct file_sha256
     from {{ source('validation', 'validated_files') }}
+    where {{ credit_warehouse.staging_window_files('validated_at') }}
 ),
 
 row_rules as (
-    select distinct file_sha256, row_number, rule_id, severity
-    from {{ ref('stg_row_issues') }}
+    select distinct row_issues.file_sha256, row_issues.row_number, row_issues.rule_id, row_issues.severity
+    from {{ ref('stg_row_issues') }} as row_issues
+    inner join validated_files
+        on validated_files.file_sha256 = row_issues.file_sha256
 ),
 
 row_flags as (
@@ -59,6 +62,7 @@ layout_rows as (
         on row_flags.file_sha256 = feed_rows.file_sha256
         and row_flags.row_number = feed_rows.row_number
     where coalesce(row_flags.is_quarantined, false) = false
+        and {{ credit_warehouse.staging_window_rows('feed_rows.load_seq') }}
 ),
 
 identified as (

@@ -28,7 +28,7 @@ from credit_warehouse.recovery import recover, run_lock
 from credit_warehouse.run_summary import RunSummary, feed_results, record_summary
 from credit_warehouse.settings import Settings, load_settings
 from credit_warehouse.steward.build import ReviewResult, build_review
-from credit_warehouse.transform import run_dbt
+from credit_warehouse.transform import build
 from credit_warehouse.validation.runner import run_mart_checks, validate_pending
 from credit_warehouse.warehouse import connect, ensure_schema
 
@@ -63,7 +63,7 @@ def validate(settings: Settings, catalogue: Catalogue, run_id: str):  # noqa: AN
 
 @task(name="dbt-build", retries=1, **TASK_OPTIONS)
 def dbt_build(settings: Settings) -> int:
-    return len(run_dbt(settings, "build", *([] if settings.dbt_tests else ["--exclude", "resource_type:test"])))
+    return len(build(settings, *([] if settings.dbt_tests else ["--exclude", "resource_type:test"])))
 
 
 @task(name="conservation-check", **TASK_OPTIONS)

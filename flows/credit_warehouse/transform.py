@@ -1,12 +1,34 @@
-"""Run the dbt project (staging -> intermediate -> marts) on the work warehouse."""
+"""Run the dbt project (staging -> intermediate -> marts) on the work warehouse.
+
+Staging models are incremental (dbt_project/macros/incremental.sql): ``build`` parses only the files
+validated since the last successful build, recorded in ``ops.dbt_builds``. It asks dbt for a full
+refresh when that is not safe: no build recorded yet, the project / seeds / vars / package changed
+since (their fingerprint), or a file the last build saw was re-validated or removed since.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
-from credit_warehouse import faults
-from credit_warehouse.settings import DBT_PROJECT_DIR, Settings
+import duckdb
+
+from credit_warehouse import __version__, faults
+from credit_warehouse.settings import DBT_PROJECT_DIR, SEEDS_DIR, Settings
+from credit_warehouse.warehouse import connect
+
+WINDOW_ENV = ("CREDITWH_STAGE_VALIDATED_AFTER", "CREDITWH_STAGE_FROM_LOAD_SEQ")
+DBT_BUILDS_DDL = """create table if not exists ops.dbt_builds (
+    built_at timestamp not null, fingerprint varchar not null, full_refresh boolean not null,
+    validated_through timestamp, validated_files bigint not null, validated_digest varchar not null
+)"""
+# What the files validated up to a point look like: a re-validation moves a file past the point.
+VALIDATED_STATE_SQL = """select count(*), coalesce(cast(bit_xor(hash(file_sha256 || '|' || run_id)) as varchar), '')
+from validation.validated_files where validated_at <= ?"""
 
 
 class DbtFailed(RuntimeError):
@@ -28,6 +50,94 @@ def _release_duckdb() -> None:
         environment, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
         if environment is not None:
             environment.close()
+
+
+def fingerprint(settings: Settings) -> str:
+    """Hash of everything staging output depends on besides the validated files themselves."""
+    digest = hashlib.sha256(f"{__version__}|{json.dumps(dbt_vars(settings), sort_keys=True)}".encode())
+    sources = [p for p in sorted(DBT_PROJECT_DIR.rglob("*")) if p.is_file() and not
+               {"target", "logs", "dbt_packages"} & set(p.relative_to(DBT_PROJECT_DIR).parts)]
+    for path in [*sources, *sorted(SEEDS_DIR.glob("*.csv"))]:
+        digest.update(f"{path.name}|{path.stat().st_size}|".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class StagingWindow:
+    """One build's plan: full refresh, or the files validated after ``validated_after``."""
+
+    fingerprint: str
+    full_refresh: bool
+    validated_after: str | None = None
+    from_load_seq: int = 0
+    reason: str = ""
+
+    def dbt_args(self) -> list[str]:
+        return ["--full-refresh"] if self.full_refresh else []
+
+    def env(self) -> dict[str, str]:
+        if self.full_refresh or self.validated_after is None:
+            return dict.fromkeys(WINDOW_ENV, "")
+        return dict(zip(WINDOW_ENV, (self.validated_after, str(self.from_load_seq)), strict=True))
+
+
+def _last_build(con: duckdb.DuckDBPyConnection) -> tuple | None:
+    con.execute(DBT_BUILDS_DDL)
+    return con.execute("select fingerprint, validated_through, validated_files, validated_digest "
+                       "from ops.dbt_builds order by built_at desc limit 1").fetchone()
+
+
+def staging_window(settings: Settings) -> StagingWindow:
+    """Decide between an incremental build and a full refresh (see the module docstring)."""
+    current = fingerprint(settings)
+    with connect(settings.work_db) as con:
+        last = _last_build(con)
+        if last is None or last[1] is None:
+            return StagingWindow(current, True, reason="no earlier build")
+        if last[0] != current:
+            return StagingWindow(current, True, reason="dbt project, seeds or vars changed")
+        if con.execute(VALIDATED_STATE_SQL, [last[1]]).fetchone() != (last[2], last[3]):
+            return StagingWindow(current, True, reason="a file of an earlier build was re-validated")
+        # nothing validated since: past the last load, so every row group is skipped
+        low = con.execute("select coalesce(min(files.load_seq), (select max(load_seq) + 1 from raw.files), 0) "
+                          "from validation.validated_files as validated join raw.files as files using (file_sha256) "
+                          "where validated.validated_at > ?", [last[1]]).fetchone()[0]
+    after = last[1].isoformat(sep=" ", timespec="microseconds")
+    return StagingWindow(current, False, after, int(low), "files validated since the last build")
+
+
+def record_build(settings: Settings, window: StagingWindow) -> None:
+    """Remember what this successful build covered: every file validated so far."""
+    with connect(settings.work_db) as con:
+        con.execute(DBT_BUILDS_DDL)
+        through = con.execute("select max(validated_at) from validation.validated_files").fetchone()[0]
+        files, digest = con.execute(VALIDATED_STATE_SQL, [through]).fetchone()
+        con.execute("insert into ops.dbt_builds values (current_timestamp, ?, ?, ?, ?, ?)",
+                    [window.fingerprint, window.full_refresh, through, files, digest])
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def build(settings: Settings, *extra: str) -> list[str]:
+    """``dbt build`` (seeds, models, tests), incremental where safe; returns executed node ids."""
+    window = staging_window(settings)
+    with _environment(window.env()):
+        nodes = run_dbt(settings, "build", *window.dbt_args(), *extra)
+    record_build(settings, window)
+    return nodes
 
 
 def run_dbt(settings: Settings, command: str, *extra: str) -> list[str]:

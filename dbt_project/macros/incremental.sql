@@ -1,0 +1,31 @@
+{#- Incremental staging. Staging rows are a function of one validated file's raw rows, its row issues
+    and the seeds; a daily load adds files and never changes a validated one. So staging models only
+    parse the files validated since the last successful build and replace those files' rows
+    (delete+insert on file_sha256: a build retried after a crash redoes the same files, no duplicate).
+    The pipeline (transform.staging_window) sets the window and asks for a full refresh whenever the
+    project, the seeds, the vars or a previously built file's validation changed.
+    CREDITWH_STAGE_VALIDATED_AFTER: files validated strictly after this timestamp;
+    CREDITWH_STAGE_FROM_LOAD_SEQ: the smallest load_seq of those files, a literal so DuckDB's zone maps
+    skip the row groups of older loads without reading them. Both unset: every file (still correct). -#}
+
+{% macro staging_window_active() -%}
+    {{ return(is_incremental() and env_var('CREDITWH_STAGE_VALIDATED_AFTER', '') != '') }}
+{%- endmacro %}
+
+{#- Predicate on validation.validated_files: the files of this build. -#}
+{% macro staging_window_files(validated_at_column) -%}
+    {%- if credit_warehouse.staging_window_active() -%}
+        {{ validated_at_column }} > cast('{{ env_var("CREDITWH_STAGE_VALIDATED_AFTER") }}' as {{ dbt.type_timestamp() }})
+    {%- else -%}
+        1 = 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Predicate on raw.feed_rows: the loads that can hold those files' rows. -#}
+{% macro staging_window_rows(load_seq_column) -%}
+    {%- if credit_warehouse.staging_window_active() -%}
+        {{ load_seq_column }} >= {{ env_var('CREDITWH_STAGE_FROM_LOAD_SEQ', '0') | int }}
+    {%- else -%}
+        1 = 1
+    {%- endif -%}
+{%- endmacro %}
