@@ -22,10 +22,6 @@ from credit_warehouse.settings import DBT_PROJECT_DIR, SEEDS_DIR, Settings
 from credit_warehouse.warehouse import connect
 
 WINDOW_ENV = ("CREDITWH_STAGE_VALIDATED_AFTER", "CREDITWH_STAGE_FROM_LOAD_SEQ")
-DBT_BUILDS_DDL = """create table if not exists ops.dbt_builds (
-    built_at timestamp not null, fingerprint varchar not null, full_refresh boolean not null,
-    validated_through timestamp, validated_files bigint not null, validated_digest varchar not null
-)"""
 # What the files validated up to a point look like: a re-validation moves a file past the point.
 VALIDATED_STATE_SQL = """select count(*), coalesce(cast(bit_xor(hash(file_sha256 || '|' || run_id)) as varchar), '')
 from validation.validated_files where validated_at <= ?"""
@@ -83,7 +79,6 @@ class StagingWindow:
 
 
 def _last_build(con: duckdb.DuckDBPyConnection) -> tuple | None:
-    con.execute(DBT_BUILDS_DDL)
     return con.execute("select fingerprint, validated_through, validated_files, validated_digest "
                        "from ops.dbt_builds order by built_at desc limit 1").fetchone()
 
@@ -110,7 +105,6 @@ def staging_window(settings: Settings) -> StagingWindow:
 def record_build(settings: Settings, window: StagingWindow) -> None:
     """Remember what this successful build covered: every file validated so far."""
     with connect(settings.work_db) as con:
-        con.execute(DBT_BUILDS_DDL)
         through = con.execute("select max(validated_at) from validation.validated_files").fetchone()[0]
         files, digest = con.execute(VALIDATED_STATE_SQL, [through]).fetchone()
         con.execute("insert into ops.dbt_builds values (current_timestamp, ?, ?, ?, ?, ?)",

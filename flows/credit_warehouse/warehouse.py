@@ -72,6 +72,10 @@ create table if not exists ops.runs (
 create table if not exists ops.run_stages (
     run_id varchar not null, position integer not null, stage varchar not null, seconds double not null
 );
+create table if not exists ops.dbt_builds (
+    built_at timestamp not null, fingerprint varchar not null, full_refresh boolean not null,
+    validated_through timestamp, validated_files bigint not null, validated_digest varchar not null
+);
 create table if not exists ops.feed_summary (
     run_id varchar not null, business_date date, department_code varchar, category_code varchar,
     source_file varchar not null, file_sha256 varchar, outcome varchar not null, rows_in integer,
