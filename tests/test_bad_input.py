@@ -14,6 +14,7 @@ import datetime as dt
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -353,6 +354,12 @@ def test_nfkc_forms_and_date_formats_are_the_same_in_validation_and_dbt():
     macros = (DBT_PROJECT_DIR / "macros" / "parsing.sql").read_text(encoding="utf-8")
     assert f"'{FULLWIDTH_FORMS}', '{ASCII_FORMS}'" in macros and FULLWIDTH_FORMS in nfkc_sql("x")
     assert "[" + ", ".join(f"'{f}'" for f in DATE_FORMATS) + "]" in macros
+    # mask_ids_in_text skips nfkc for values without a match of this class: it must hold every form.
+    found = re.search(r"macro nfkc_chars_class\(\) -%}\s*(\S+)\s*{%- endmacro", macros)
+    assert found is not None
+    chars_class = re.compile(re.sub(r"\\x\{([0-9A-F]{4})\}", lambda m: chr(int(m[1], 16)), found[1]))
+    assert all(chars_class.fullmatch(form) for form in FULLWIDTH_FORMS)
+    assert not chars_class.search(ASCII_FORMS)
 
 
 # --- a 200 MB file --------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -894,3 +895,27 @@ def test_compliance_rate_counts_quarantined_rows_as_not_loaded(warehouse):
                                "'market_regulation' and month_start = '2026-09-01'")
     assert (september["rows_submitted"], september["rows_quarantined"], september["rows_flagged"]) == (7, 1, 2)
     assert september["compliance_rate"] == pytest.approx(6 / 7, abs=1e-6)
+
+
+def test_pii_guard_reports_an_id_number_in_any_text_column_and_nothing_else(warehouse, tmp_path):
+    """The no_unmasked_id_numbers data test matches once over a row's text columns joined by spaces:
+    an ID number filling a column or inside text is still caught, a longer digit run is not."""
+    from credit_warehouse.transform import _release_duckdb
+
+    warehouse.execute("checkpoint")
+    built = warehouse.execute("select path from duckdb_databases() where database_name = current_database()")
+    leaked = tmp_path / "leaked.duckdb"
+    shutil.copy(built.fetchone()[0], leaked)
+    with duckdb.connect(str(leaked)) as con:
+        rows_ = con.execute("select file_sha256, row_number from staging.stg_penalties order by all limit 3").fetchall()
+        assert len(rows_) == 3
+        for (sha, number), column, value in zip(rows_, ("remarks", "violation_facts", "remarks"),
+                                                (PERSON_ID, f"身份证{PERSON_ID}。", PERSON_ID + "7"), strict=True):
+            con.execute(f"update staging.stg_penalties set {column} = ? where file_sha256 = ? and row_number = ?",
+                        [value, sha, number])
+    _release_duckdb()  # dbt-duckdb's handle of the fixture's file
+    try:
+        with pytest.raises(AssertionError, match=r"no_unmasked_id_numbers_stg_penalties.*Got 2 results"):
+            run_dbt(leaked, tmp_path, "test", "--select", "stg_penalties,test_name:no_unmasked_id_numbers")
+    finally:
+        _release_duckdb()

