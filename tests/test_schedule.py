@@ -58,7 +58,7 @@ def test_schedule_serves_the_daily_deployment_on_a_cron(tmp_path):
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            process.wait(timeout=60)
+            process.wait(timeout=90)  # the schedule gives its server 30 s to stop, then kills it
         except subprocess.TimeoutExpired:
             process.kill()
     # the local server started for the schedule is stopped with it
@@ -67,3 +67,16 @@ def test_schedule_serves_the_daily_deployment_on_a_cron(tmp_path):
         raise AssertionError("the Prefect server is still running")
     except OSError:
         pass
+
+
+def test_a_server_that_ignores_sigint_is_killed_after_the_grace_period():
+    from credit_warehouse.scheduling import stop_local_server
+
+    stubborn = subprocess.Popen([sys.executable, "-c", "import signal, sys, time\n"
+                                 "signal.signal(signal.SIGINT, signal.SIG_IGN)\nprint('ready', flush=True)\n"
+                                 "time.sleep(120)"], stdout=subprocess.PIPE, text=True)
+    assert stubborn.stdout is not None and stubborn.stdout.readline().strip() == "ready"
+    started = time.monotonic()
+    stop_local_server(stubborn, grace_s=1)
+    assert stubborn.returncode == -signal.SIGKILL
+    assert time.monotonic() - started < 30

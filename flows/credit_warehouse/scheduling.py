@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from contextlib import suppress
 
 DEPLOYMENT_NAME = "daily-load"
 SERVER_START_TIMEOUT_S = 120
+SERVER_STOP_GRACE_S = 30
 
 
 def _healthy(api_url: str) -> bool:
@@ -56,5 +58,15 @@ def serve_daily(cron: str, timezone: str, home: str | None, port: int) -> None:
                          description="Load yesterday's department and utility feeds (Asia/Shanghai).")
     finally:
         if server is not None:
-            server.send_signal(2)  # SIGINT: Prefect's server stops cleanly on it, SIGTERM may linger
-            server.wait(timeout=30)
+            stop_local_server(server)
+
+
+def stop_local_server(server: subprocess.Popen, grace_s: float = SERVER_STOP_GRACE_S) -> None:
+    """SIGINT (Prefect's server stops cleanly on it; SIGTERM may linger), then SIGKILL after the grace
+    period: a server slow to stop on a loaded machine must not outlive the schedule (seen in CI)."""
+    server.send_signal(signal.SIGINT)
+    try:
+        server.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
