@@ -20,6 +20,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def interruptible() -> None:
+    """SIGINT handled by default in the child, as in a terminal. A runner that starts the tests as a
+    background job (`nohup ... &`) ignores SIGINT, and the child would inherit that and never stop."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def deployments(api_url: str) -> list[dict]:
     request = urllib.request.Request(f"{api_url}/deployments/filter", data=b"{}", method="POST",
                                      headers={"Content-Type": "application/json"})
@@ -48,7 +54,7 @@ def test_schedule_serves_the_daily_deployment_on_a_cron(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "credit_warehouse.cli", "schedule", "--port", str(port), "--cron", "30 2 * * *",
          "--home", str(tmp_path / "home")],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=interruptible)
     try:
         deployment = wait_for_deployment(process, f"http://127.0.0.1:{port}/api")
         schedule = deployment["schedules"][0]["schedule"]
