@@ -907,9 +907,10 @@ def test_pii_guard_reports_an_id_number_in_any_text_column_and_nothing_else(ware
     leaked = tmp_path / "leaked.duckdb"
     shutil.copy(built.fetchone()[0], leaked)
     with duckdb.connect(str(leaked)) as con:
-        rows_ = con.execute("select file_sha256, row_number from staging.stg_penalties order by all limit 3").fetchall()
-        assert len(rows_) == 3
-        for (sha, number), column, value in zip(rows_, ("remarks", "violation_facts", "remarks"),
+        picked = con.execute(
+            "select file_sha256, row_number from staging.stg_penalties order by all limit 3").fetchall()
+        assert len(picked) == 3
+        for (sha, number), column, value in zip(picked, ("remarks", "violation_facts", "remarks"),
                                                 (PERSON_ID, f"身份证{PERSON_ID}。", PERSON_ID + "7"), strict=True):
             con.execute(f"update staging.stg_penalties set {column} = ? where file_sha256 = ? and row_number = ?",
                         [value, sha, number])

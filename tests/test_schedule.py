@@ -78,7 +78,7 @@ def test_schedule_serves_the_daily_deployment_on_a_cron(tmp_path):
 def test_a_server_that_ignores_sigint_is_killed_after_the_grace_period():
     from credit_warehouse.scheduling import stop_local_server
 
-    stubborn = subprocess.Popen([sys.executable, "-c", "import signal, sys, time\n"
+    stubborn = subprocess.Popen([sys.executable, "-c", "import signal, time\n"
                                  "signal.signal(signal.SIGINT, signal.SIG_IGN)\nprint('ready', flush=True)\n"
                                  "time.sleep(120)"], stdout=subprocess.PIPE, text=True)
     assert stubborn.stdout is not None and stubborn.stdout.readline().strip() == "ready"

@@ -38,7 +38,7 @@ def start_local_server(port: int) -> tuple[subprocess.Popen, str]:
         if _healthy(api_url):
             return process, api_url
         time.sleep(1)
-    process.terminate()
+    stop_local_server(process)  # not terminate(): SIGTERM may leave it running
     raise TimeoutError(f"prefect server not healthy on {api_url} after {SERVER_START_TIMEOUT_S} s")
 
 
