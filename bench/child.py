@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -46,6 +47,11 @@ def main() -> None:
         result = run_flow(kind, home, first, last)
     result["seconds_in_process"] = time.perf_counter() - started
     Path(out).write_text(json.dumps(result, ensure_ascii=False, default=str))
+    # The step is done and its result written: skip the interpreter's teardown of ~10,000 modules
+    # (Prefect, dbt, GX, pandas), ~2.5 s that would otherwise be counted in the step's wall time.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

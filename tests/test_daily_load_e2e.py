@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import re
 import shutil
 from pathlib import Path
@@ -197,6 +198,31 @@ def test_expectation_failures_are_recorded_with_samples_and_data_docs_are_offlin
     assert remote_urls(docs) == []
 
 
+def test_unchanged_suites_are_read_not_rewritten_and_a_hand_edit_is_undone(city):
+    from credit_warehouse.catalogue import Catalogue
+    from credit_warehouse.validation import gx_project, suites
+    from credit_warehouse.validation.rules import build_rules
+
+    plans = suites.raw_plans(build_rules(Catalogue.load(), city["settings"].report_deadline_workdays))
+    stored = gx_project.GX_CONTEXT_DIR / "gx"
+    files = [stored / "checkpoints" / f"{suites.RAW_CHECKPOINT}.json",
+             *(stored / kind / f"{plan.name}.json" for plan in plans for kind in ("expectations",
+                                                                                 "validation_definitions"))]
+    with gx_project.open_project(city["settings"]) as project:
+        synced = suites.sync_checkpoint(project.context, suites.RAW_CHECKPOINT, plans)
+        written = {path: (path.stat().st_mtime_ns, path.read_bytes()) for path in files}
+        again = suites.sync_checkpoint(project.context, suites.RAW_CHECKPOINT, plans)
+        assert again.id == synced.id
+        assert [len(d.suite.expectations) for d in again.validation_definitions] == [len(p.specs) for p in plans]
+        assert {path: (path.stat().st_mtime_ns, path.read_bytes()) for path in files} == written
+        edited = files[1]  # a suite: a steward "relaxes" one expectation by hand
+        suite = json.loads(edited.read_text())
+        suite["expectations"][0]["severity"] = "info"
+        edited.write_text(json.dumps(suite))
+        suites.sync_checkpoint(project.context, suites.RAW_CHECKPOINT, plans)
+        assert edited.read_bytes() == written[edited][1]
+
+
 def cli(*args: str):
     from credit_warehouse.cli import app
     from typer.testing import CliRunner
@@ -250,11 +276,16 @@ def test_incremental_staging_equals_a_full_rebuild(city, tmp_path):
     assert builds[0] is True and len(builds) > 1 and not any(builds[1:]), builds
     compiled = city["home"] / "dbt/target/compiled/credit_warehouse/models/staging/stg_penalties.sql"
     assert "validated_at > cast(" in compiled.read_text()  # the daily builds read only their window
+    last_build = json.loads((city["home"] / "dbt/target/run_results.json").read_text())["results"]
+    built = {r["unique_id"].split(".")[0] for r in last_build}
+    assert "model" in built and "seed" not in built  # an incremental build keeps the seeds it has
     rebuilt = load_settings(tmp_path)
     rebuilt.ensure_dirs()
     shutil.copy(city["settings"].work_db, rebuilt.work_db)
     assert not staging_window(rebuilt).full_refresh  # same project, seeds, vars and validated files
     run_dbt(rebuilt, "build", "--full-refresh", "--exclude", "resource_type:test")
+    log = (tmp_path / "dbt/logs/dbt.log").read_text()
+    assert "Partial parsing enabled" in log and "Starting full parse" not in log  # another home's parse
 
     con = duckdb.connect(str(rebuilt.work_db))
     try:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from credit_warehouse import __version__, faults
+from credit_warehouse import __version__, dbt_parse_cache, faults
 from credit_warehouse.settings import DBT_PROJECT_DIR, SEEDS_DIR, Settings
 from credit_warehouse.warehouse import connect
 
@@ -70,7 +70,8 @@ class StagingWindow:
     reason: str = ""
 
     def dbt_args(self) -> list[str]:
-        return ["--full-refresh"] if self.full_refresh else []
+        # Seeds are part of the fingerprint: an incremental build has the seeds the last one loaded.
+        return ["--full-refresh"] if self.full_refresh else ["--exclude", "resource_type:seed"]
 
     def env(self) -> dict[str, str]:
         if self.full_refresh or self.validated_after is None:
@@ -143,10 +144,14 @@ def run_dbt(settings: Settings, command: str, *extra: str) -> list[str]:
     args = [command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
             "--target-path", str(target / "target"), "--log-path", str(target / "logs"),
             "--vars", json.dumps(dbt_vars(settings)), "--quiet", *extra]
+    parse_key = fingerprint(settings)
+    dbt_parse_cache.apply()
+    dbt_parse_cache.restore(target / "target", parse_key)
     try:
         result = dbtRunner(callbacks=faults.dbt_callbacks()).invoke(args)
     finally:
         _release_duckdb()
+    dbt_parse_cache.keep(target / "target", parse_key)
     # A failed build returns success=False with exception=None: inspect the node results ourselves.
     failures = []
     nodes = []

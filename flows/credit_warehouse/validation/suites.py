@@ -3,15 +3,22 @@
 Every check is a ``gx.expectations.UnexpectedRowsExpectation`` whose query selects the offending
 rows of the batch: GX runs it as SQL in DuckDB (a count and a sample of up to 200 rows). GX stores
 are updated with ``add_or_update`` and every object gets a uuid5 id derived from its name, so the
-JSON files under ``expectations/gx`` only change when a rule does.
+JSON files under ``expectations/gx`` only change when a rule does. Writing them costs ~2.5 s a
+checkpoint, so a run whose plans and files are those of the last sync only reads the checkpoint
+(the digest is kept in ``gx/uncommitted/synced``).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from credit_warehouse.validation import gx_files
 from credit_warehouse.validation.gx_project import BATCH_DEFINITION, DATASOURCE, stable_id
 from credit_warehouse.validation.rules import Rule, offending_rows_sql
 
@@ -110,7 +117,39 @@ def _pin(obj: Any, wanted: str) -> Any:
 
 
 def sync_checkpoint(context: Any, name: str, plans: Iterable[SuitePlan]) -> Any:
-    """Write the suites, their validation definitions and the checkpoint; return the checkpoint."""
+    """Write the suites, their validation definitions and the checkpoint; return the checkpoint.
+    Nothing is written when the plans and the stored files are those of the last sync."""
+    plans = list(plans)
+    root = Path(context.root_directory)
+    marker = root / "uncommitted" / "synced" / f"{name}.sha256"
+    wanted = _plans_digest(name, plans)
+    if marker.exists() and marker.read_text() == f"{wanted} {_files_digest(root, name, plans)}":
+        return context.checkpoints.get(name)
+    checkpoint = _write_checkpoint(context, name, plans)
+    gx_files.write_atomically(marker, f"{wanted} {_files_digest(root, name, plans)}".encode())
+    return checkpoint
+
+
+def _plans_digest(name: str, plans: list[SuitePlan]) -> str:
+    import great_expectations as gx
+
+    described = [name, RESULT_FORMAT, gx.__version__, [dataclasses.asdict(plan) for plan in plans]]
+    return hashlib.sha256(json.dumps(described, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _files_digest(root: Path, name: str, plans: list[SuitePlan]) -> str:
+    """The stored JSON of this checkpoint, its validation definitions and suites, and the project
+    configuration holding the datasource they refer to (a hand edit shows)."""
+    paths = [root / "great_expectations.yml", root / "checkpoints" / f"{name}.json"]
+    for plan in plans:
+        paths += [root / "validation_definitions" / f"{plan.name}.json", root / "expectations" / f"{plan.name}.json"]
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.read_bytes() if path.exists() else b"missing")
+    return digest.hexdigest()
+
+
+def _write_checkpoint(context: Any, name: str, plans: list[SuitePlan]) -> Any:
     import great_expectations as gx
 
     datasource = context.data_sources.get(DATASOURCE)

@@ -1,0 +1,96 @@
+"""dbt's parse of the project, shared by every warehouse home.
+
+dbt keeps its parse (``partial_parse.msgpack``) in each target directory, so every new home paid a
+full parse: ~15 s for 54 models and ~590 data tests, most of a small load's dbt step. The parse does
+not depend on the home, but dbt's state check hashes the profile's connection values, and the
+``path`` value names the home's warehouse file, so dbt rejected another home's parse. ``apply``
+makes that hash use the file's name (what the relations are named after: ``work``) instead of its
+full path. Everything else is still checked by dbt against the copied parse (every file's hash,
+vars, env vars, dbt version), and it re-parses what changed.
+
+The parse is kept in ``dbt_project/target/parse-cache``, one file per project fingerprint
+(``transform.fingerprint``: project files, seeds, vars, package version).
+"""
+
+from __future__ import annotations
+
+import os
+import pprint
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+from credit_warehouse.settings import DBT_PROJECT_DIR
+
+CACHE_DIR = DBT_PROJECT_DIR / "target" / "parse-cache"
+PARSE_FILE = "partial_parse.msgpack"
+KEEP = 8  # parses kept (one per fingerprint): projects under edit and homes with other vars
+
+_applied = False
+
+
+def _profile_hash(connection_info: list[tuple[str, Any]]) -> Any:
+    """dbt's own profile hash (ManifestLoader.build_manifest_state_check), over the path's file name."""
+    from dbt.contracts.files import FileHash
+
+    pairs = sorted((key, Path(value).name if key == "path" and isinstance(value, str) else value)
+                   for key, value in connection_info)
+    return FileHash.from_contents(pprint.pformat(pairs))
+
+
+def apply() -> None:
+    """Patch dbt's state check once per process (dbt-core 1.11; see the module docstring)."""
+    global _applied
+    if _applied:
+        return
+    from dbt.parser.manifest import ManifestLoader
+
+    original = ManifestLoader.build_manifest_state_check
+
+    def build_manifest_state_check(self: Any) -> Any:
+        check = original(self)
+        check.profile_hash = _profile_hash(list(self.root_project.credentials.connection_info()))
+        return check
+
+    ManifestLoader.build_manifest_state_check = build_manifest_state_check
+    _applied = True
+
+
+def _cached(key: str) -> Path:
+    return CACHE_DIR / f"{key}.msgpack"
+
+
+def restore(target: Path, key: str) -> bool:
+    """Give a home without a parse of its own the shared one; True if copied."""
+    own, shared = target / PARSE_FILE, _cached(key)
+    if own.exists() or not shared.exists():
+        return False
+    target.mkdir(parents=True, exist_ok=True)
+    _copy_atomically(shared, own)
+    return True
+
+
+def keep(target: Path, key: str) -> None:
+    """Share this home's parse if none is kept for its fingerprint yet; drop the oldest beyond KEEP."""
+    own, shared = target / PARSE_FILE, _cached(key)
+    if shared.exists() or not own.exists():
+        return
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    _copy_atomically(own, shared)
+    for old in sorted(CACHE_DIR.glob("*.msgpack"), key=_mtime, reverse=True)[KEEP:]:
+        old.unlink(missing_ok=True)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:  # pruned by another process meanwhile
+        return 0.0
+
+
+def _copy_atomically(source: Path, destination: Path) -> None:
+    """Readers see the old file or the whole new one: another process may be copying too."""
+    partial = destination.with_name(f".{destination.name}.{uuid.uuid4().hex}")
+    shutil.copyfile(source, partial)
+    os.replace(partial, destination)

@@ -1,0 +1,51 @@
+"""The dbt parse shared across warehouse homes (credit_warehouse.dbt_parse_cache). The end-to-end proof,
+a second home building without a full parse and equal to the incremental build, is in
+test_daily_load_e2e.py::test_incremental_staging_equals_a_full_rebuild."""
+
+from __future__ import annotations
+
+import os
+
+from credit_warehouse import dbt_parse_cache
+from credit_warehouse.dbt_parse_cache import PARSE_FILE, _profile_hash, keep, restore
+
+
+def connection(path: str) -> list[tuple[str, object]]:
+    return [("database", "work"), ("schema", "main"), ("path", path), ("settings", {"memory_limit": "3GB"})]
+
+
+def test_the_profile_hash_ignores_where_the_home_is_but_not_the_warehouse_file_name():
+    home_a = _profile_hash(connection("/srv/city-a/warehouse/work.duckdb"))
+    assert home_a == _profile_hash(connection("/tmp/pytest-1/city/warehouse/work.duckdb"))
+    assert home_a != _profile_hash(connection("/srv/city-a/warehouse/other.duckdb"))
+    changed = [*connection("/srv/city-a/warehouse/work.duckdb")[:3], ("settings", {"memory_limit": "1GB"})]
+    assert home_a != _profile_hash(changed)
+
+
+def test_a_new_home_gets_the_kept_parse_and_its_own_is_never_replaced(tmp_path, monkeypatch):
+    monkeypatch.setattr(dbt_parse_cache, "CACHE_DIR", tmp_path / "cache")
+    first, second = tmp_path / "a" / "target", tmp_path / "b" / "target"
+    assert not restore(first, "k1")  # nothing kept yet: dbt parses in full
+    first.mkdir(parents=True)
+    (first / PARSE_FILE).write_bytes(b"parse of a")
+    keep(first, "k1")
+    assert restore(second, "k1") and (second / PARSE_FILE).read_bytes() == b"parse of a"
+
+    (second / PARSE_FILE).write_bytes(b"parse of b, after an edit")
+    keep(second, "k1")  # one parse per fingerprint: the first stays
+    assert (tmp_path / "cache" / "k1.msgpack").read_bytes() == b"parse of a"
+    assert not restore(second, "k1") and (second / PARSE_FILE).read_bytes() == b"parse of b, after an edit"
+    assert not restore(tmp_path / "c" / "target", "k2")  # another fingerprint: not this parse
+
+
+def test_only_the_newest_parses_are_kept(tmp_path, monkeypatch):
+    monkeypatch.setattr(dbt_parse_cache, "CACHE_DIR", tmp_path / "cache")
+    home = tmp_path / "home" / "target"
+    home.mkdir(parents=True)
+    (home / PARSE_FILE).write_bytes(b"parse")
+    for n in range(dbt_parse_cache.KEEP + 3):
+        keep(home, f"k{n}")
+        os.utime(tmp_path / "cache" / f"k{n}.msgpack", (n, n))  # distinct ages: file times are coarse
+    kept = sorted(p.stem for p in (tmp_path / "cache").glob("*.msgpack"))
+    assert len(kept) == dbt_parse_cache.KEEP and f"k{dbt_parse_cache.KEEP + 2}" in kept
+    assert not list((tmp_path / "cache").glob(".*"))  # no temporary copy left behind
