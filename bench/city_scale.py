@@ -1,9 +1,10 @@
 """City-scale benchmark: one command, one table, written to BENCHMARKS.md.
 
-    .venv/bin/python -m bench            # 1,000,000 subjects, the year 2025 (~30M records)
-    .venv/bin/python -m bench --small    # 1,000 subjects, 12 days: the same steps (~4 minutes; the aim is 2)
+    .venv/bin/python -m bench            # 1,000,000 subjects, the year 2025 (~38M records)
+    .venv/bin/python -m bench --small    # 1,000 subjects, 12 days: the same steps (~2 minutes)
 
-Steps, each measured in its own process (wall time and peak RSS of that process):
+Steps, each measured in its own process (wall time and peak RSS of that process), the loads against
+one local Prefect server (``prefect_server``):
 1. the sample city for the year plus the first working day after it (cached under the work directory:
    generation is the input, not the pipeline, and is reported separately);
 2. the physical reference: DuckDB reading the year's files into tables with no processing;
@@ -332,7 +333,7 @@ def print_table(rows: list[Row]) -> None:
 
 def parse(argv: list[str] | None) -> tuple[Scale, Path, Path]:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--small", action="store_true", help="1,000 subjects, 12 days (~4 minutes)")
+    parser.add_argument("--small", action="store_true", help="1,000 subjects, 12 days (~2 minutes)")
     parser.add_argument("--subjects", type=int, help="override the number of subjects")
     parser.add_argument("--start", type=dt.date.fromisoformat, help="override the first day")
     parser.add_argument("--end", type=dt.date.fromisoformat, help="override the last day")

@@ -1,4 +1,4 @@
-"""``python -m bench --small``: the city-scale benchmark's every step on a tiny city (~1.5 minutes).
+"""``python -m bench --small``: the city-scale benchmark's every step on a tiny city (~2 minutes).
 
 Checks the table's shape, not its timings (figures on a shared machine are noise for a test).
 """

@@ -22,20 +22,21 @@ def test_the_profile_hash_ignores_where_the_home_is_but_not_the_warehouse_file_n
     assert home_a != _profile_hash(changed)
 
 
-def test_a_new_home_gets_the_kept_parse_and_its_own_is_never_replaced(tmp_path, monkeypatch):
+def test_a_new_home_gets_the_latest_kept_parse_and_its_own_is_never_replaced(tmp_path, monkeypatch):
     monkeypatch.setattr(dbt_parse_cache, "CACHE_DIR", tmp_path / "cache")
-    first, second = tmp_path / "a" / "target", tmp_path / "b" / "target"
+    first, second, third = (tmp_path / home / "target" for home in "abc")
     assert not restore(first, "k1")  # nothing kept yet: dbt parses in full
     first.mkdir(parents=True)
     (first / PARSE_FILE).write_bytes(b"parse of a")
     keep(first, "k1")
     assert restore(second, "k1") and (second / PARSE_FILE).read_bytes() == b"parse of a"
 
-    (second / PARSE_FILE).write_bytes(b"parse of b, after an edit")
-    keep(second, "k1")  # one parse per fingerprint: the first stays
-    assert (tmp_path / "cache" / "k1.msgpack").read_bytes() == b"parse of a"
-    assert not restore(second, "k1") and (second / PARSE_FILE).read_bytes() == b"parse of b, after an edit"
-    assert not restore(tmp_path / "c" / "target", "k2")  # another fingerprint: not this parse
+    (second / PARSE_FILE).write_bytes(b"parse of b, dbt re-parsed")
+    keep(second, "k1")
+    (first / PARSE_FILE).write_bytes(b"a's own, later")
+    assert not restore(first, "k1") and (first / PARSE_FILE).read_bytes() == b"a's own, later"
+    assert restore(third, "k1") and (third / PARSE_FILE).read_bytes() == b"parse of b, dbt re-parsed"
+    assert not restore(tmp_path / "d" / "target", "k2")  # another fingerprint: not this parse
 
 
 def test_only_the_newest_parses_are_kept(tmp_path, monkeypatch):
@@ -45,7 +46,7 @@ def test_only_the_newest_parses_are_kept(tmp_path, monkeypatch):
     (home / PARSE_FILE).write_bytes(b"parse")
     for n in range(dbt_parse_cache.KEEP + 3):
         keep(home, f"k{n}")
-        os.utime(tmp_path / "cache" / f"k{n}.msgpack", (n, n))  # distinct ages: file times are coarse
-    kept = sorted(p.stem for p in (tmp_path / "cache").glob("*.msgpack"))
+        os.utime(dbt_parse_cache._cached(f"k{n}"), (n, n))  # distinct ages: file times are coarse
+    kept = sorted(p.stem.rsplit("-", 1)[-1] for p in (tmp_path / "cache").glob("*.msgpack"))
     assert len(kept) == dbt_parse_cache.KEEP and f"k{dbt_parse_cache.KEEP + 2}" in kept
     assert not list((tmp_path / "cache").glob(".*"))  # no temporary copy left behind

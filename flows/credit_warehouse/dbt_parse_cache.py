@@ -8,8 +8,9 @@ makes that hash use the file's name (what the relations are named after: ``work`
 full path. Everything else is still checked by dbt against the copied parse (every file's hash,
 vars, env vars, dbt version), and it re-parses what changed.
 
-The parse is kept in ``dbt_project/target/parse-cache``, one file per project fingerprint
-(``transform.fingerprint``: project files, seeds, vars, package version).
+The parse is kept in ``dbt_project/target/parse-cache``, one file per dbt version and project
+fingerprint (``transform.fingerprint``: project files, seeds, vars, package version), the latest a
+build left.
 """
 
 from __future__ import annotations
@@ -58,7 +59,9 @@ def apply() -> None:
 
 
 def _cached(key: str) -> Path:
-    return CACHE_DIR / f"{key}.msgpack"
+    from dbt.version import __version__ as dbt_version
+
+    return CACHE_DIR / f"{dbt_version}-{key}.msgpack"
 
 
 def restore(target: Path, key: str) -> bool:
@@ -72,9 +75,10 @@ def restore(target: Path, key: str) -> bool:
 
 
 def keep(target: Path, key: str) -> None:
-    """Share this home's parse if none is kept for its fingerprint yet; drop the oldest beyond KEEP."""
+    """Share this home's parse when it is not the one kept (dbt re-parsed, e.g. after a dbt upgrade or
+    with another memory limit in the profile); drop the oldest beyond KEEP."""
     own, shared = target / PARSE_FILE, _cached(key)
-    if shared.exists() or not own.exists():
+    if not own.exists() or (shared.exists() and shared.read_bytes() == own.read_bytes()):
         return
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     _copy_atomically(own, shared)
