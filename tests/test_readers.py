@@ -39,6 +39,16 @@ def test_csv_with_semicolons_and_blank_lines(tmp_path):
     assert parsed.headers == HEADERS and len(parsed.rows) == 2
 
 
+def test_csv_rows_of_empty_cells_are_skipped_and_counted_and_a_row_blank_only_in_front_is_kept(tmp_path):
+    path = tmp_path / "f.csv"
+    first_blank = ["", *ROW[1:]]
+    last_only = [""] * (len(HEADERS) - 1) + ["y"]
+    path.write_bytes(csv_bytes([HEADERS, ROW, [""] * len(HEADERS), first_blank, last_only, [""] * len(HEADERS)]))
+    parsed = read_file(path, "csv", KNOWN)
+    assert parsed.rows == [ROW, first_blank, last_only]
+    assert parsed.notes["blank_rows_skipped"].startswith("2 row(s)")
+
+
 def test_xlsx_with_title_rows_above_the_header(tmp_path):
     workbook = Workbook()
     sheet = workbook.active

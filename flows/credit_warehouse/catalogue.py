@@ -6,6 +6,7 @@ A city changes its catalogue by editing ``seeds/*.csv``; nothing here hard-codes
 from __future__ import annotations
 
 import csv
+import functools
 import unicodedata
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -18,6 +19,7 @@ ORG_SUBJECT_TYPES = ("法人及非法人组织", "个体工商户")
 PERSON_SUBJECT_TYPE = "自然人"
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the same few hundred headers, read in every file's first rows
 def normalize_header(text: str) -> str:
     """Header as compared for matching: NFKC (full-width brackets/digits), no whitespace, no BOM."""
     return "".join(unicodedata.normalize("NFKC", text).replace("\ufeff", "").split())

@@ -86,11 +86,15 @@ def csv_stream(stream: IO[bytes], head: bytes, known: set[str], mode: str) -> Ta
     return TableStream(layout.headers, batches, layout.encoding, layout.header_line, notes)
 
 
-def _blank_mask(columns: list[pa.Array]) -> pa.Array:
+def _blank_mask(columns: list[pa.Array]) -> pa.Array | None:
+    """Rows whose every cell is empty; None once no row can be (most batches: the first column has no
+    empty cell, and the other ~20 columns need not be looked at)."""
     mask = None
     for column in columns:
         empty = pc.equal(pc.binary_length(column), 0)
         mask = empty if mask is None else pc.and_(mask, empty)
+        if not pc.any(mask).as_py():
+            return None
     return mask
 
 
