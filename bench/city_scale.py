@@ -57,8 +57,9 @@ class Scale:
     workers: int = 2
     lookups: int = 1000
     dbt_tests: bool = True  # as shipped; --small leaves them to the test suite (its run is mostly fixed costs)
-    # --small: the Prefect server boots during the raw reference, and the two daily loads run side by
-    # side. Its figures are fixed costs, read for the table's shape; the full run measures one at a time.
+    # --small: the Prefect server boots during the raw reference, and the two daily loads and the GX
+    # comparison run side by side. Its figures are fixed costs, read for the table's shape; the full
+    # run measures one part at a time.
     side_by_side: bool = False
 
 
