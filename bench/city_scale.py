@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.metadata
 import json
 import os
 import platform
 import random
 import shutil
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -35,7 +37,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -45,6 +47,8 @@ import duckdb
 REPO = Path(__file__).resolve().parents[1]
 GIB = 1 << 30
 T = TypeVar("T")
+PREFECT_DB = "prefect.db"  # under PREFECT_HOME: Prefect's default database URL
+PREFECT_DB_TEMPLATES = REPO / "bench" / "out" / "prefect-db"
 MARKER_START, MARKER_END = "<!-- bench:latest:start -->", "<!-- bench:latest:end -->"
 
 
@@ -150,6 +154,31 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _prefect_db_template() -> Path:
+    return PREFECT_DB_TEMPLATES / f"prefect-{importlib.metadata.version('prefect')}.db"
+
+
+def _seed_prefect_db(home: Path) -> None:
+    """A new work directory's server would create its database first: ~100 migrations, 11 of the
+    ~20 s of its boot. It starts from a copy of one an earlier bench run migrated instead."""
+    database, template = home / PREFECT_DB, _prefect_db_template()
+    if not database.exists() and template.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, database)
+
+
+def _keep_prefect_db(home: Path) -> None:
+    """Copy a just-migrated database (SQLite's online backup: consistent while the server runs)."""
+    database, template = home / PREFECT_DB, _prefect_db_template()
+    if template.exists() or not database.exists():
+        return
+    template.parent.mkdir(parents=True, exist_ok=True)
+    partial = template.with_name(f".{template.name}.{os.getpid()}")
+    with closing(sqlite3.connect(database)) as source, closing(sqlite3.connect(partial)) as copy:
+        source.backup(copy)
+    os.replace(partial, template)
+
+
 @contextmanager
 def prefect_server(work: Path) -> Iterator[Callable[[], str]]:
     """One local Prefect server for every measured load, as scheduled loads run (``creditwh schedule``).
@@ -158,8 +187,10 @@ def prefect_server(work: Path) -> Iterator[Callable[[], str]]:
     waits until the server is up and returns its API URL (it boots in ~10 s meanwhile)."""
     from credit_warehouse.scheduling import launch_local_server, stop_local_server, wait_until_healthy
 
+    home = work / "prefect"  # the server's database, next to the runs
+    _seed_prefect_db(home)
     saved = os.environ.get("PREFECT_HOME")
-    os.environ["PREFECT_HOME"] = str(work / "prefect")  # the server's database, next to the runs
+    os.environ["PREFECT_HOME"] = str(home)
     try:
         server, api_url = launch_local_server(_free_port())
     finally:
@@ -169,6 +200,7 @@ def prefect_server(work: Path) -> Iterator[Callable[[], str]]:
     def ready() -> str:
         if not healthy:
             wait_until_healthy(server, api_url)
+            _keep_prefect_db(home)
             healthy.append(True)
         return api_url
 
