@@ -15,14 +15,12 @@ build left.
 
 from __future__ import annotations
 
-import os
 import pprint
-import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
 from credit_warehouse.settings import DBT_PROJECT_DIR
+from credit_warehouse.validation.gx_files import write_atomically
 
 CACHE_DIR = DBT_PROJECT_DIR / "target" / "parse-cache"
 PARSE_FILE = "partial_parse.msgpack"
@@ -69,8 +67,7 @@ def restore(target: Path, key: str) -> bool:
     own, shared = target / PARSE_FILE, _cached(key)
     if own.exists() or not shared.exists():
         return False
-    target.mkdir(parents=True, exist_ok=True)
-    _copy_atomically(shared, own)
+    write_atomically(own, shared.read_bytes())  # a crash mid-copy leaves no half-written parse
     return True
 
 
@@ -78,10 +75,12 @@ def keep(target: Path, key: str) -> None:
     """Share this home's parse when it is not the one kept (dbt re-parsed, e.g. after a dbt upgrade or
     with another memory limit in the profile); drop the oldest beyond KEEP."""
     own, shared = target / PARSE_FILE, _cached(key)
-    if not own.exists() or (shared.exists() and shared.read_bytes() == own.read_bytes()):
+    if not own.exists():
         return
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    _copy_atomically(own, shared)
+    parse = own.read_bytes()
+    if shared.exists() and shared.read_bytes() == parse:
+        return
+    write_atomically(shared, parse)
     for old in sorted(CACHE_DIR.glob("*.msgpack"), key=_mtime, reverse=True)[KEEP:]:
         old.unlink(missing_ok=True)
 
@@ -92,9 +91,3 @@ def _mtime(path: Path) -> float:
     except FileNotFoundError:  # pruned by another process meanwhile
         return 0.0
 
-
-def _copy_atomically(source: Path, destination: Path) -> None:
-    """Readers see the old file or the whole new one: another process may be copying too."""
-    partial = destination.with_name(f".{destination.name}.{uuid.uuid4().hex}")
-    shutil.copyfile(source, partial)
-    os.replace(partial, destination)
