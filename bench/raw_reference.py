@@ -1,7 +1,7 @@
 """The physical reference: DuckDB reading the inbox files of a date range into tables, no processing.
 
 No decoding fix-ups, header mapping, validation or row bookkeeping: CSV through ``read_csv`` (all
-columns as text; GB18030 files through pyarrow's CSV reader, since DuckDB's GB18030 decoder is an
+columns as text, the CSV dialect given; GB18030 files through pyarrow's CSV reader, since DuckDB's GB18030 decoder is an
 extension it would have to download), JSON through Python's parser into Arrow text columns, and XLSX,
 which DuckDB cannot read without downloading its excel extension, through python-calamine (Rust) into
 Arrow (the cheapest path available offline). Files of one (format, encoding, category) are read
@@ -87,8 +87,11 @@ def _append_files(con: duckdb.DuckDBPyConnection, table: str, paths: list[Path],
 
 def _read_group(con: duckdb.DuckDBPyConnection, table: str, fmt: str, encoding: str, paths: list[Path]) -> None:
     if fmt == "csv" and encoding in DUCKDB_ENCODINGS:
+        # The dialect is given, as a hand-written bulk load would: DuckDB's sniffer, run per file under
+        # union_by_name, made this read 6x slower (103 s vs 17 s for one 1M-subject month; same rows).
         con.execute(f"create table {table} as select * from read_csv(?, all_varchar = true, header = true, "
-                    "union_by_name = true)", [[str(p) for p in paths]])
+                    "union_by_name = true, auto_detect = false, delim = ',', quote = '\"', escape = '\"')",
+                    [[str(p) for p in paths]])
     elif fmt == "csv":
         _append_files(con, table, paths, lambda path: _csv_table(path, encoding))
     elif fmt == "json":

@@ -3,6 +3,7 @@ generated city; then re-runs and a duplicate delivery must change nothing."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
 import json
@@ -14,7 +15,7 @@ import duckdb
 import pytest
 from credit_warehouse.codes import uscc_problem
 from credit_warehouse.sample_city import DefectRates, GenerationManifest, generate_city
-from credit_warehouse.settings import load_settings
+from credit_warehouse.settings import Settings, load_settings
 
 START, SPLIT, END = dt.date(2026, 9, 24), dt.date(2026, 10, 9), dt.date(2026, 10, 12)
 SUBJECTS = 300
@@ -270,26 +271,33 @@ def test_incremental_staging_equals_a_full_rebuild(city, tmp_path):
     """The backfill builds staging in full; each daily load parses only its newly validated files. The
     result must equal rebuilding every model from raw: every staging, intermediate and mart table,
     row for row (EXCEPT ALL both ways)."""
-    from credit_warehouse.transform import run_dbt, staging_window
-
     builds = [r[0] for r in query(city, "select full_refresh from ops.dbt_builds order by built_at")]
     assert builds[0] is True and len(builds) > 1 and not any(builds[1:]), builds
     compiled = city["home"] / "dbt/target/compiled/credit_warehouse/models/staging/stg_penalties.sql"
     assert "validated_at > cast(" in compiled.read_text()  # the daily builds read only their window
+    compiled = compiled.parent.parent / "intermediate/int_credit_records.sql"
+    assert "load_seq >= " in compiled.read_text()  # and recompute only the records it touched
     last_build = json.loads((city["home"] / "dbt/target/run_results.json").read_text())["results"]
     built = {r["unique_id"].split(".")[0] for r in last_build}
     assert "model" in built and "seed" not in built  # an incremental build keeps the seeds it has
-    rebuilt = load_settings(tmp_path)
-    rebuilt.ensure_dirs()
-    shutil.copy(city["settings"].work_db, rebuilt.work_db)
-    assert not staging_window(rebuilt).full_refresh  # same project, seeds, vars and validated files
-    run_dbt(rebuilt, "build", "--full-refresh", "--exclude", "resource_type:test")
-    log = (tmp_path / "dbt/logs/dbt.log").read_text()
+    rebuilt = assert_equals_a_full_rebuild(city["settings"], tmp_path)
+    log = (rebuilt / "dbt/logs/dbt.log").read_text()
     assert "Partial parsing enabled" in log and "Starting full parse" not in log  # another home's parse
 
+
+def assert_equals_a_full_rebuild(built: Settings, home: Path) -> Path:
+    """Rebuild every model from raw in ``home`` from a copy of ``built``'s warehouse; every staging,
+    intermediate and mart table must equal ``built``'s, row for row (EXCEPT ALL both ways)."""
+    from credit_warehouse.transform import run_dbt, staging_window
+
+    rebuilt = load_settings(home)
+    rebuilt.ensure_dirs()
+    shutil.copy(built.work_db, rebuilt.work_db)
+    assert not staging_window(rebuilt).full_refresh  # same project, seeds, vars and validated files
+    run_dbt(rebuilt, "build", "--full-refresh", "--exclude", "resource_type:test")
     con = duckdb.connect(str(rebuilt.work_db))
     try:
-        con.execute(f"attach '{city['settings'].work_db}' as incremental (read_only)")
+        con.execute(f"attach '{built.work_db}' as incremental (read_only)")
         tables = con.execute("select table_schema, table_name from information_schema.tables where table_catalog = "
                              "current_database() and table_schema in ('staging', 'intermediate', 'marts') "
                              "and table_type = 'BASE TABLE'").fetchall()
@@ -302,6 +310,60 @@ def test_incremental_staging_equals_a_full_rebuild(city, tmp_path):
                 assert differing == 0, f"{schema}.{table}: {differing} row(s) of {a} not in {b}"
     finally:
         con.close()
+    return home
+
+
+def movable_record(city, inbox: Path) -> tuple:
+    """An organisation's penalty (keyed by document number, not USCC) delivered once in a UTF-8 CSV
+    without title rows (so its row number is its data row), another registered organisation's USCC to
+    move it to, and the file's header and row."""
+    utf8_csv = {f.source_file for f in city["manifest"].files if f.file_format == "csv" and f.encoding == "utf-8"}
+    candidates = query(city, "select r.record_key, r.subject_key, r.department_code, r.category_code, (select "
+                             "min(uscc) from intermediate.int_subjects s where s.has_registration and "
+                             "s.subject_key <> r.subject_key), r.latest_source_file, r.latest_row_number "
+                             "from intermediate.int_credit_records r where r.uscc is not null and not r.is_person "
+                             "and r.version_count = 1 and r.record_layout = 'penalty' order by r.record_id")
+    for *keys, source, row_number in candidates:
+        if source in utf8_csv:
+            with (inbox / source).open(encoding="utf-8", newline="") as stream:
+                header, *rows = list(csv.reader(stream))
+            if row_number <= len(rows) and keys[1] in rows[row_number - 1]:
+                return (*keys, header, rows[row_number - 1])
+    raise AssertionError("no movable record in the city")
+
+
+def test_a_resend_that_moves_a_record_to_another_subject_updates_both_subjects(city, tmp_path):
+    """Subjects are rebuilt incrementally from the records a daily load touched. A department re-sends a
+    record under another organisation's USCC: the record moves, the subject it left loses it (or
+    disappears), and everything equals a full rebuild."""
+    from credit_warehouse.inbox import inbox_path
+    from credit_warehouse.pipeline import daily_load
+
+    home = tmp_path / "moved"
+    shutil.copytree(city["home"], home)
+    settings = load_settings(home)
+    record_key, old_key, department, category, new_key, header, row = movable_record(city, settings.inbox)
+    moved = [new_key if value == old_key else value for value in row]
+    day = END + dt.timedelta(days=1)
+    target = inbox_path(settings.inbox, department, category, day, "csv", "corr1")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("w", encoding="utf-8", newline="") as stream:
+        csv.writer(stream).writerows([header, moved])
+    counts_before = dict(query(city, "select subject_key, record_count from intermediate.int_subjects "
+                                     "where subject_key in (?, ?)", [old_key, new_key]))
+
+    assert daily_load(day, str(home)).status == "succeeded"
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    try:
+        assert con.execute("select subject_key from intermediate.int_credit_records where record_key = ? "
+                           "and category_code = ?", [record_key, category]).fetchall() == [(new_key,)]
+        counts = dict(con.execute("select subject_key, record_count from intermediate.int_subjects "
+                                  "where subject_key in (?, ?)", [old_key, new_key]).fetchall())
+    finally:
+        con.close()
+    assert counts.get(old_key, 0) == counts_before[old_key] - 1
+    assert counts[new_key] == counts_before[new_key] + 1
+    assert_equals_a_full_rebuild(settings, tmp_path / "rebuilt")
 
 
 def test_a_changed_catalogue_or_revalidated_file_rebuilds_staging_in_full(city, tmp_path):

@@ -29,3 +29,18 @@
         1 = 1
     {%- endif -%}
 {%- endmacro %}
+
+{#- The records that got a version in this build's window (a superset: see staging_window_rows). -#}
+{% macro window_record_ids() -%}
+    select distinct record_id
+    from {{ ref('int_record_versions') }}
+    where {{ credit_warehouse.staging_window_rows('load_seq') }}
+{%- endmacro %}
+
+{#- The subjects those records belong to now or belonged to in any earlier version: a corrected
+    re-send can move a record to another subject, and the subject it left must be recomputed too. -#}
+{% macro window_subject_keys() -%}
+    select distinct subject_key
+    from {{ ref('int_record_versions') }}
+    where record_id in ({{ credit_warehouse.window_record_ids() }})
+{%- endmacro %}

@@ -1,8 +1,24 @@
 -- Subject resolution: one row per subject_key (USCC for organisations, 'P' + person_key for
 -- persons), with the best name: the latest registration record's name, else the most recently
 -- reported name; registration details from the latest registration record.
+--
+-- Incremental: a subject is a function of its current records alone (no as-of date). A daily build
+-- deletes the subjects its window touched and appends them recomputed from int_credit_records (already
+-- updated). window_subject_keys includes subjects a re-sent record left, which may have no record now;
+-- with no window set it is every subject.
+-- depends_on: {{ ref('int_record_versions') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where subject_key in ("
+        ~ "{{ credit_warehouse.window_subject_keys() }}){% endif %}",
+) }}
+
 with records as (
     select * from {{ ref('int_credit_records') }}
+    {%- if is_incremental() %}
+    where subject_key in ({{ credit_warehouse.window_subject_keys() }})
+    {%- endif %}
 ),
 
 named as (
