@@ -277,6 +277,10 @@ def test_incremental_staging_equals_a_full_rebuild(city, tmp_path):
     assert "validated_at > cast(" in compiled.read_text()  # the daily builds read only their window
     compiled = compiled.parent.parent / "intermediate/int_credit_records.sql"
     assert "load_seq >= " in compiled.read_text()  # and recompute only the records it touched
+    windowed = {path.name.split(".")[0] for path in compiled.parents[1].rglob("*no_unmasked_id_numbers*.sql")
+                if "load_seq >= " in path.read_text()}  # PII scans read the window's rows of row-wise models
+    assert any("stg_penalties" in name for name in windowed) and any("int_record_versions" in name for name in windowed)
+    assert not any(table in name for name in windowed for table in ("stg_row_issues", "int_credit_records", "fct_"))
     last_build = json.loads((city["home"] / "dbt/target/run_results.json").read_text())["results"]
     built = {r["unique_id"].split(".")[0] for r in last_build}
     assert "model" in built and "seed" not in built  # an incremental build keeps the seeds it has

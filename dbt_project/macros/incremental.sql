@@ -24,10 +24,14 @@
 {#- Predicate on raw.feed_rows: the loads that can hold those files' rows. -#}
 {% macro staging_window_rows(load_seq_column) -%}
     {%- if credit_warehouse.staging_window_active() -%}
-        {{ load_seq_column }} >= {{ env_var('CREDITWH_STAGE_FROM_LOAD_SEQ', '0') | int }}
+        {{ credit_warehouse.staging_window_rows_literal(load_seq_column) }}
     {%- else -%}
         1 = 1
     {%- endif -%}
+{%- endmacro %}
+
+{% macro staging_window_rows_literal(load_seq_column) -%}
+    {{ load_seq_column }} >= {{ env_var('CREDITWH_STAGE_FROM_LOAD_SEQ', '0') | int }}
 {%- endmacro %}
 
 {#- The records that got a version in this build's window (a superset: see staging_window_rows). -#}
@@ -43,4 +47,19 @@
     select distinct subject_key
     from {{ ref('int_record_versions') }}
     where record_id in ({{ credit_warehouse.window_record_ids() }})
+{%- endmacro %}
+
+{#- Row-by-row tests (no_unmasked_id_numbers) on an incremental build read only the rows of the build's
+    window in models whose rows are a function of one file's rows (meta window_tested: the incremental
+    staging models, replaced per file, and the int_record_versions view, their union): every other row
+    was tested by the build that wrote it and has not changed since. Empty outside a window (a full
+    refresh, or dbt run by hand), so every row is read. -#}
+{% macro test_window_predicate(relation) -%}
+    {%- if execute and env_var('CREDITWH_STAGE_VALIDATED_AFTER', '') != '' -%}
+        {%- for node in graph.nodes.values() if node.resource_type == 'model'
+                and node.alias == relation.identifier and node.schema == relation.schema
+                and node.config.materialized in ('incremental', 'view') and node.config.meta.get('window_tested') -%}
+            {{ credit_warehouse.staging_window_rows_literal('load_seq') }}
+        {%- endfor -%}
+    {%- endif -%}
 {%- endmacro %}

@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized='view', meta={'window_tested': true}) }}
 -- Every accepted delivery of every record (one row per staged raw row, all versions), in one
 -- common shape across the record layouts. int_credit_records keeps the latest version of each
 -- record; coverage counts deliveries per month from here.

@@ -1,5 +1,5 @@
 -- A table, rebuilt every time: re-validating a file replaces its issues (validation.row_issues).
-{{ config(materialized='table') }}
+{{ config(materialized='table', meta={'window_tested': false}) }}
 -- One row per distinct validation issue of a raw row (re-validations collapse into one row),
 -- with offending ID numbers masked: what stewards review and send back to departments.
 with issues as (

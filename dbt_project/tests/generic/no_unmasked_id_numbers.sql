@@ -3,7 +3,8 @@
     character). In code columns (names containing 'uscc', or listed in code_columns) a valid USCC
     whose ID check character is wrong is not an ID number and is not reported (staging already
     moved ID numbers delivered as USCC out of those columns). One scan of the model; failing rows
-    show only the masked hits, per column. `exclude_columns` lists columns not to scan. -#}
+    show only the masked hits, per column. `exclude_columns` lists columns not to scan. On an incremental
+    build, reads only the window's rows where that is enough (test_window_predicate). -#}
 {% test no_unmasked_id_numbers(model, exclude_columns=[],
                                code_columns=['subject_key', 'record_key', 'related_codes']) %}
 {%- set text_columns = [] -%}
@@ -30,6 +31,10 @@ with candidates as (
     {%- set quoted = [] -%}
     {%- for column in text_columns -%}{%- do quoted.append(adapter.quote(column)) -%}{%- endfor %}
     where {{ credit_warehouse.regex_matches(credit_warehouse.join_with_spaces(quoted), pattern) }}
+    {%- set window = credit_warehouse.test_window_predicate(model) | trim %}
+    {%- if window %}
+        and {{ window }}
+    {%- endif %}
 ),
 
 hits as (
