@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
+import zipfile
 import zlib
 from html.parser import HTMLParser
 from pathlib import Path
@@ -410,3 +411,24 @@ def test_review_page_numbers_match_the_warehouse_in_chromium(city, browser_page)
     assert (city["page"].parent / docs).resolve() == (settings.data_docs_dir / "index.html").resolve()
     assert (settings.data_docs_dir / "index.html").exists()
     assert requests and all(url.startswith("file://") for url in requests), requests
+
+
+def test_correction_list_cells_hold_delivered_values_as_text_never_as_formulas(tmp_path):
+    """A department's offending value goes back to it as the text it sent: a value shaped like a
+    formula must not become a live one in the XLSX list; 序号 and 行号 are numbers, empty cells blank."""
+    from credit_warehouse.steward.corrections import HEADERS, _write_xlsx
+    from credit_warehouse.steward.review_data import DepartmentReview
+    from python_calamine import CalamineWorkbook
+
+    values = ["1", "C06 行政处罚", "market_regulation/C06_20261009.csv", "12", "", "处罚金额",
+              '=HYPERLINK("http://example.invalid","点击")', "不是数字", "请更正", "阻断", "C06.amount", "2026-10-09",
+              "0042"]
+    path = tmp_path / "list.xlsx"
+    _write_xlsx(path, [values], DepartmentReview("market_regulation", "市场监管局"), dt.date(2026, 10, 9))
+    with CalamineWorkbook.from_path(str(path)) as book:
+        header, row = book.get_sheet_by_index(0).to_python()
+    assert header == list(HEADERS)
+    assert row == [1.0, *values[1:3], 12.0, *values[4:]]
+    with zipfile.ZipFile(path) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet and "HYPERLINK" in sheet  # written as a string, not as a formula

@@ -10,12 +10,14 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from credit_warehouse.steward.review_data import SEVERITY_ZH, DepartmentReview, ReviewData
 
 HEADERS = ("序号", "数据类别", "来源文件", "行号", "记录主键", "问题字段", "问题值", "问题说明", "处理要求",
            "严重程度", "规则编号", "首次发现日期", "校验批次")
 WIDTHS = (6, 22, 44, 6, 26, 22, 28, 70, 36, 8, 24, 12, 34)
+NUMBER_COLUMNS = (0, 3)  # 序号, 行号
 ACTION_ZH = {
     "blocking": "该记录未入库，请更正后重新报送",
     "warning": "该记录已入库并标记，请核实；如有误请更正后重新报送",
@@ -59,6 +61,19 @@ def _write_csv(path: Path, rows: list[list[str]]) -> None:
         writer.writerows(rows)
 
 
+def _write_cells(sheet: Any, rows: list[list[str]]) -> None:
+    """Each value as the string it is (序号 and 行号 as numbers). Not write_row: its type guessing makes a
+    delivered value such as "=HYPERLINK(...)" a live formula in the department's list. Empty cells stay
+    blank, as write_row leaves them."""
+    write_string, write_number = sheet.write_string, sheet.write_number
+    for number, row in enumerate(rows, start=1):
+        for column, value in enumerate(row):
+            if column in NUMBER_COLUMNS and value.isdigit():
+                write_number(number, column, int(value))
+            elif value:
+                write_string(number, column, value)
+
+
 def _write_xlsx(path: Path, rows: list[list[str]], department: DepartmentReview, as_of: dt.date | None) -> None:
     """XlsxWriter in constant-memory mode: openpyxl took 1.5 s per department list at 100,000
     subjects (92% of the daily review, 105k rows over 53 lists), XlsxWriter ~4× less."""
@@ -71,8 +86,7 @@ def _write_xlsx(path: Path, rows: list[list[str]], department: DepartmentReview,
         for index, width in enumerate(WIDTHS):  # 问题说明 and 处理要求 wrap: the column format styles their cells
             sheet.set_column(index, index, width, wrap if index in (7, 8) else None)
         sheet.write_row(0, 0, HEADERS, book.add_format({"bold": True, "bg_color": "#DDEBF7"}))
-        for number, row in enumerate(rows, start=1):
-            sheet.write_row(number, 0, [int(v) if i in (0, 3) and v.isdigit() else v for i, v in enumerate(row)])
+        _write_cells(sheet, rows)
         sheet.freeze_panes(1, 0)
         sheet.autofilter(0, 0, len(rows), len(HEADERS) - 1)
         notes = book.add_worksheet("说明")
