@@ -48,6 +48,8 @@ SOURCE = "{source}"  # in ``Rule.joins``: the batch the rule runs on (offending_
 CODE_SUFFIX, DATE_SUFFIX = "__code", "__date"
 # The record key of a batch row, the rows of its file with that key, and their distinct contents.
 RECORD_KEY, KEY_COPIES, KEY_VERSIONS = "record__key", "record__copies", "record__versions"
+# The subject name the row's code was first delivered under (重码): a batch column.
+REFERENCE_NAME = SUBJECT_CODE_FIELD + "__reference_name"
 
 
 class CatalogueRuleError(ValueError):
@@ -121,8 +123,9 @@ def _by_key_group(catalogue: Catalogue, expression: Callable[[list[str], tuple[s
 def batch_sql(source: str, catalogue: Catalogue) -> str:
     """A batch the rules run on: the rows of ``source`` (raw.feed_rows or a subquery of it), the
     derived columns, the record key and how often it occurs in its file (copies) with how many
-    different contents (versions). The runner materialises it once per validation
-    (validation.pending_rows), so the uniqueness rules read two columns instead of a self-join each."""
+    different contents (versions), and the name the row's code was first delivered under (重码). The
+    runner materialises it once per validation (validation.pending_rows), so the uniqueness rules read
+    two columns instead of a self-join each, and 重码 one column instead of the history."""
     derived = "".join(f", {expression} as {name}" for name, expression in derived_columns(catalogue).items())
     key = _by_key_group(catalogue, lambda categories, fields: _key_sql(catalogue, categories, fields, ALIAS))
     content = _by_key_group(catalogue, lambda categories, _: _content_sql(catalogue, categories, ALIAS))
@@ -132,10 +135,16 @@ def batch_sql(source: str, catalogue: Catalogue) -> str:
     same_key = (f"select file_sha256, {RECORD_KEY}, count(*) as {KEY_COPIES}, "
                 f"count(distinct record__content) as {KEY_VERSIONS} from keyed where {RECORD_KEY} is not null "
                 f"group by file_sha256, {RECORD_KEY}")
-    return (f"with keyed as materialized ({keyed}), same_key as ({same_key}) "
-            f"select keyed.* exclude (record__content), same_key.{KEY_COPIES}, same_key.{KEY_VERSIONS} from keyed "
+    names = _reference_names_sql(catalogue, "keyed")
+    return (f"with keyed as materialized ({keyed}), same_key as ({same_key})"
+            + (f", code_names as ({names})" if names else "") +
+            f" select keyed.* exclude (record__content), same_key.{KEY_COPIES}, same_key.{KEY_VERSIONS}"
+            + (f", code_names.reference_name as {REFERENCE_NAME}" if names else "") +
+            " from keyed "
             f"left join same_key on same_key.file_sha256 = keyed.file_sha256 "
-            f"and same_key.{RECORD_KEY} = keyed.{RECORD_KEY}")
+            f"and same_key.{RECORD_KEY} = keyed.{RECORD_KEY}"
+            + (f" left join code_names on code_names.code = {sql.clean_code_sql(_col(SUBJECT_CODE_FIELD, 'keyed'))}"
+               if names else ""))
 
 
 def _categories_sql(categories: Iterable[str], alias: str = ALIAS) -> str:
@@ -365,28 +374,43 @@ def _region_ok(catalogue: Catalogue, code_kind: str, prefix: str) -> str:
     return f"({sql.in_list(prefix, prefixes)})"
 
 
+def _named_code_categories(catalogue: Catalogue) -> list[str]:
+    """The categories whose layout has both the subject code and the subject name (重码 is checked in)."""
+    return [c for c in sorted(catalogue.categories)
+            if _layout_has(catalogue, c, SUBJECT_CODE_FIELD) and _layout_has(catalogue, c, SUBJECT_NAME_FIELD)]
+
+
+def _reference_names_sql(catalogue: Catalogue, batch: str) -> str | None:
+    """code -> the subject name it was first delivered under, for the codes of ``batch`` (a relation
+    with the raw columns), over all of raw.feed_rows; see ``duplicate_code_rules``."""
+    field, name = SUBJECT_CODE_FIELD, SUBJECT_NAME_FIELD
+    categories = _named_code_categories(catalogue)
+    if not categories:
+        return None
+    registers = [c for c in categories if catalogue.layout_of(c).key_fields == (field,)]
+    is_register = sql.in_list("category_code", tuple(registers)) if registers else "false"
+    return (f"select code, coalesce(arg_min(name, position) filter (where is_register), "
+            f"arg_min(name, position)) as reference_name from (select {sql.clean_code_sql(field)} as code, "
+            f"{sql.normalize_name_sql(name)} as name, {is_register} as is_register, "
+            f"load_seq * 100000000 + row_number as position from {RAW_TABLE} "
+            f"where {sql.in_list('category_code', tuple(categories))} and not {sql.blank_sql(field)} "
+            f"and not {sql.blank_sql(name)} and {sql.clean_code_sql(field)} in "
+            f"(select {sql.clean_code_sql(field)} from {batch})) as named group by code")
+
+
 def duplicate_code_rules(catalogue: Catalogue) -> list[Rule]:
     """重码: the subject code was first delivered under another subject name.
 
     The reference name of a code is its earliest registration-layout name (layouts keyed by the code
     itself), else the earliest name any row carried it under (load order), over all of raw.feed_rows:
     later rows naming another subject are flagged. A legitimate renaming shows up too: a warning.
+    The reference name is a batch column (``batch_sql``): reading the history in the predicate cost
+    each of GX's two queries and the row_issues insert ~9 s (1,000,000 subjects, a month's batch).
     """
     field, name = SUBJECT_CODE_FIELD, SUBJECT_NAME_FIELD
-    categories = [c for c in sorted(catalogue.categories)
-                  if _layout_has(catalogue, c, field) and _layout_has(catalogue, c, name)]
+    categories = _named_code_categories(catalogue)
     if not categories:
         return []
-    registers = [c for c in categories if catalogue.layout_of(c).key_fields == (field,)]
-    is_register = sql.in_list("category_code", tuple(registers)) if registers else "false"
-    joins = (f"left join (select code, coalesce(arg_min(name, position) filter (where is_register), "
-             f"arg_min(name, position)) as reference_name from (select {sql.clean_code_sql(field)} as code, "
-             f"{sql.normalize_name_sql(name)} as name, {is_register} as is_register, "
-             f"load_seq * 100000000 + row_number as position from {RAW_TABLE} "
-             f"where {sql.in_list('category_code', tuple(categories))} and not {sql.blank_sql(field)} "
-             f"and not {sql.blank_sql(name)} and {sql.clean_code_sql(field)} in "
-             f"(select {sql.clean_code_sql(field)} from {SOURCE})) as named group by code) as code_names "
-             f"on code_names.code = {sql.clean_code_sql(_col(field))}")
     headers = _headers(s for c in categories for s in catalogue.fields_of(c) if s.field == field)
     return [Rule(
         rule_id="duplicate_code", suite=CODE_VALIDITY, severity=WARNING, field=field, categories=tuple(categories),
@@ -396,8 +420,7 @@ def duplicate_code_rules(catalogue: Catalogue) -> list[Rule]:
                    "请核对代码与主体名称。"),
         predicate=(f"{_categories_sql(categories)} and {sql.uscc_format_ok_sql(_col(field))} "
                    f"and not {sql.blank_sql(_col(name))} "
-                   f"and code_names.reference_name <> {sql.normalize_name_sql(_col(name))}"),
-        joins=joins)]
+                   f"and {_col(REFERENCE_NAME)} <> {sql.normalize_name_sql(_col(name))}"))]
 
 
 # --- uniqueness ------------------------------------------------------------------------------------
