@@ -43,7 +43,6 @@ ID_TYPE_FIELD, RESIDENT_ID_TYPE = "id_type", "身份证"
 # The fields that identify a record's subject (organisation code, person's ID number) and its name.
 SUBJECT_CODE_FIELD, SUBJECT_ID_FIELD, SUBJECT_NAME_FIELD = "uscc", "id_number", "subject_name"
 RAW_TABLE = "raw.feed_rows"
-SOURCE = "{source}"  # in ``Rule.joins``: the batch the rule runs on (offending_rows_sql fills it in)
 # Derived batch columns (``batch_sql``): a code field normalised, a date field parsed, once per row.
 CODE_SUFFIX, DATE_SUFFIX = "__code", "__date"
 # The record key of a batch row, the rows of its file with that key, and their distinct contents.
@@ -135,16 +134,18 @@ def batch_sql(source: str, catalogue: Catalogue) -> str:
     same_key = (f"select file_sha256, {RECORD_KEY}, count(*) as {KEY_COPIES}, "
                 f"count(distinct record__content) as {KEY_VERSIONS} from keyed where {RECORD_KEY} is not null "
                 f"group by file_sha256, {RECORD_KEY}")
+    ctes = f"keyed as materialized ({keyed}), same_key as ({same_key})"
+    reference_name = reference_join = ""
     names = _reference_names_sql(catalogue, "keyed")
-    return (f"with keyed as materialized ({keyed}), same_key as ({same_key})"
-            + (f", code_names as ({names})" if names else "") +
-            f" select keyed.* exclude (record__content), same_key.{KEY_COPIES}, same_key.{KEY_VERSIONS}"
-            + (f", code_names.reference_name as {REFERENCE_NAME}" if names else "") +
-            " from keyed "
+    if names:  # the catalogue checks 重码
+        ctes += f", code_names as ({names})"
+        reference_name = f", code_names.reference_name as {REFERENCE_NAME}"
+        reference_join = (f" left join code_names "
+                          f"on code_names.code = {sql.clean_code_sql(_col(SUBJECT_CODE_FIELD, 'keyed'))}")
+    return (f"with {ctes} select keyed.* exclude (record__content), same_key.{KEY_COPIES}, "
+            f"same_key.{KEY_VERSIONS}{reference_name} from keyed "
             f"left join same_key on same_key.file_sha256 = keyed.file_sha256 "
-            f"and same_key.{RECORD_KEY} = keyed.{RECORD_KEY}"
-            + (f" left join code_names on code_names.code = {sql.clean_code_sql(_col(SUBJECT_CODE_FIELD, 'keyed'))}"
-               if names else ""))
+            f"and same_key.{RECORD_KEY} = keyed.{RECORD_KEY}{reference_join}")
 
 
 def _categories_sql(categories: Iterable[str], alias: str = ALIAS) -> str:
@@ -593,7 +594,7 @@ def offending_rows_sql(rule: Rule, source: str, *, display: bool = False) -> str
     else:
         columns = (f"{ALIAS}.file_sha256, {ALIAS}.load_id, {ALIAS}.row_number, {ALIAS}.department_code, "
                    f"{ALIAS}.category_code")
-    joins = f" {rule.joins.replace(SOURCE, source)}" if rule.joins else ""
+    joins = f" {rule.joins}" if rule.joins else ""
     # GX expands {batch} to "(select ...) AS subselect": wrap the source so it can take our alias.
     query = (f"select {columns}, {value} as offending_value from (select * from {source}) as {ALIAS}{joins} "
              f"where {rule.predicate}")
