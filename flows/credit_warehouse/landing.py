@@ -20,6 +20,7 @@ import os
 import queue
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ import pyarrow as pa
 from credit_warehouse import faults
 from credit_warehouse.catalogue import Catalogue, normalize_header
 from credit_warehouse.inbox import InboxFile
+from credit_warehouse.read_ahead import MIN_FILES, ParsedTable, ReadAhead, Unreadable
 from credit_warehouse.readers import READ_MODES, FileRejected, ReadAgain, RowBatch, TableStream, open_table
 from credit_warehouse.validation.expressions import literal
 
@@ -39,7 +41,8 @@ HASH_BLOCK = 1 << 20
 LANDING_MEMORY_LIMIT = "512MB"
 # Files per landing transaction, and rows after which a group commits early (see Lander).
 GROUP_FILES, GROUP_ROWS = 500, 1_000_000
-# Smaller files are read in the landing thread: a reader thread per file costs more than it overlaps.
+# Smaller files are read in the landing thread (when no read-ahead worker has them): a reader thread
+# per file costs more than it overlaps.
 PREFETCH_MIN_BYTES = 4 << 20
 # Rows of small files buffered as Arrow tables and inserted together: one INSERT per file cost ~6 ms
 # of DuckDB planning on the 160-column raw table, more than reading a typical department file.
@@ -213,6 +216,16 @@ def _prefetched(batches: Iterator[RowBatch], depth: int = 2) -> Iterator[RowBatc
         reader.join()
 
 
+def _result(parsed: Future[ParsedTable | Unreadable] | None) -> ParsedTable | Unreadable | None:
+    """A read-ahead worker's parse; None (read the file here) if there is none or the worker died."""
+    if parsed is None:
+        return None
+    try:
+        return parsed.result()
+    except Exception:  # noqa: BLE001 - a broken pool (a worker killed) costs speed, not the file
+        return None
+
+
 def _open(item: InboxFile, known: set[str], stream: Any, mode: str) -> TableStream:
     try:
         return open_table(item.path, item.file_format or "", known, stream, mode)
@@ -289,6 +302,7 @@ class Lander:
         self.buffer: list[tuple[str, pa.Table]] = []  # (sha, rows) not inserted yet
         self.buffered_rows = 0
         self.current: str | None = None  # sha of the file being read
+        self.hashes: dict[Path, str] = {}  # files hashed by wanted(), not landed yet
 
     def __enter__(self) -> Lander:
         return self
@@ -299,12 +313,13 @@ class Lander:
         elif self.next_seq is not None:
             self.con.execute("rollback")
 
-    def land(self, item: InboxFile) -> LandingResult:
-        """Land one file in the open group (opened on demand); commits when the group is full."""
+    def land(self, item: InboxFile, parsed: Future[ParsedTable | Unreadable] | None = None) -> LandingResult:
+        """Land one file in the open group (opened on demand); commits when the group is full.
+        ``parsed``: the file as a read-ahead worker parsed it (otherwise it is read here)."""
         if self.next_seq is None:
             self.con.execute("begin transaction")
             self.next_seq = self.con.execute("select coalesce(max(load_seq), 0) + 1 from raw.files").fetchall()[0][0]
-        result = self._land(item)
+        result = self._land(item, parsed)
         self.deliveries.append({"run_id": self.run_id, "source_file": result.source_file,
                                 "file_sha256": result.file_sha256, "business_date": result.business_date,
                                 "department_code": result.department_code, "category_code": result.category_code,
@@ -338,8 +353,16 @@ class Lander:
             self.known.update(self.landed)
         self.files, self.deliveries, self.landed, self.rows, self.next_seq = [], [], {}, 0, None
 
-    def _land(self, item: InboxFile) -> LandingResult:
-        sha = file_sha256(item.path)
+    def wanted(self, item: InboxFile) -> str | None:
+        """The file's hash if landing it will read it (recognised, not landed before); asked by
+        ``ReadAhead``, which parses such files in workers. The hash is kept for ``land``."""
+        if not item.recognised:
+            return None
+        sha = self.hashes[item.path] = self.hashes.get(item.path) or file_sha256(item.path)
+        return None if sha in self.landed or sha in self._known() else sha
+
+    def _land(self, item: InboxFile, parsed: Future[ParsedTable | Unreadable] | None) -> LandingResult:
+        sha = self.hashes.pop(item.path, None) or file_sha256(item.path)
         base = dict(source_file=item.relative, file_sha256=sha, department_code=item.department_code,
                     category_code=item.category_code, business_date=item.business_date)
         if not item.recognised:
@@ -348,6 +371,12 @@ class Lander:
         previous = self._already_landed(item, sha)
         if previous is not None:
             return previous
+        ready = _result(parsed)
+        if isinstance(ready, Unreadable):
+            return LandingResult(**base, outcome="rejected", rows_in=None, reason_code=ready.reason_code,
+                                 reason_detail=ready.detail)
+        if ready is not None:
+            return self._write(item, sha, ready.stream(), iter(ready.batches))
         mode = READ_MODES[0]
         while True:
             try:
@@ -360,11 +389,14 @@ class Lander:
                 return LandingResult(**base, outcome="rejected", rows_in=None, reason_code=exc.reason_code,
                                      reason_detail=exc.detail)
 
-    def _already_landed(self, item: InboxFile, sha: str) -> LandingResult | None:
+    def _known(self) -> dict[str, tuple[str, str, int]]:
         if self.known is None:  # every landed file once, instead of a look-up per file
             self.known = {sha: (source, load_id, rows) for sha, source, load_id, rows in self.con.execute(
                 "select file_sha256, source_file, load_id, rows_in from raw.files").fetchall()}
-        found = self.landed.get(sha) or self.known.get(sha)
+        return self.known
+
+    def _already_landed(self, item: InboxFile, sha: str) -> LandingResult | None:
+        found = self.landed.get(sha) or self._known().get(sha)
         if found is None:
             return None
         same_path = found[0] == item.relative
@@ -383,36 +415,39 @@ class Lander:
             self.partial = False
 
     def _insert(self, item: InboxFile, sha: str, mode: str) -> LandingResult:
-        assert item.business_date is not None and item.category_code is not None and self.next_seq is not None
-        con, catalogue = self.con, self.catalogue
-        header_map = catalogue.header_map(item.category_code)
-        load_id, load_seq = load_id_for(item.business_date, sha), self.next_seq
+        """Read the file here, streaming (a large one read ahead in a thread), and write it."""
         with item.path.open("rb") as stream:
-            table = _open(item, set(header_map), stream, mode)
-            columns = map_columns(table.headers, header_map)
-            sql = _insert_sql(columns, catalogue)
-            constants = dict(zip(RAW_CONSTANT_TYPES, [
-                load_id, load_seq, sha, item.relative, item.department_code, item.category_code,
-                catalogue.categories[item.category_code].layout, item.business_date], strict=True))
-            rows_in, self.partial, self.current = 0, False, sha
+            table = _open(item, set(self.catalogue.header_map(item.category_code or "")), stream, mode)
             batches = _guarded(table.batches)
             if item.path.stat().st_size >= PREFETCH_MIN_BYTES:
                 batches = _prefetched(batches)
+            return self._write(item, sha, table, batches)
+
+    def _write(self, item: InboxFile, sha: str, table: TableStream, batches: Iterator[RowBatch]) -> LandingResult:
+        assert item.business_date is not None and item.category_code is not None and self.next_seq is not None
+        con, catalogue = self.con, self.catalogue
+        load_id, load_seq = load_id_for(item.business_date, sha), self.next_seq
+        columns = map_columns(table.headers, catalogue.header_map(item.category_code))
+        sql = _insert_sql(columns, catalogue)
+        constants = dict(zip(RAW_CONSTANT_TYPES, [
+            load_id, load_seq, sha, item.relative, item.department_code, item.category_code,
+            catalogue.categories[item.category_code].layout, item.business_date], strict=True))
+        rows_in, self.partial, self.current = 0, False, sha
+        if columns.extras:
+            self.flush()  # extra columns: the JSON object is built by DuckDB, file by file
+        for batch in batches:
             if columns.extras:
-                self.flush()  # extra columns: the JSON object is built by DuckDB, file by file
-            for batch in batches:
-                if columns.extras:
-                    # Read by DuckDB's replacement scan of this local; con.register() would pin every
-                    # batch's Arrow buffers until commit (memory growing with the file).
-                    landing_batch = _batch_table(batch, columns)  # noqa: F841
-                    con.execute(sql, list(constants.values()))
-                    self.partial = True
-                else:
-                    self.buffer.append((sha, _raw_table(batch, columns, constants)))
-                    self.buffered_rows += len(batch)
-                    if self.buffered_rows >= BUFFER_ROWS:
-                        self.flush()
-                rows_in += len(batch)
+                # Read by DuckDB's replacement scan of this local; con.register() would pin every
+                # batch's Arrow buffers until commit (memory growing with the file).
+                landing_batch = _batch_table(batch, columns)  # noqa: F841
+                con.execute(sql, list(constants.values()))
+                self.partial = True
+            else:
+                self.buffer.append((sha, _raw_table(batch, columns, constants)))
+                self.buffered_rows += len(batch)
+                if self.buffered_rows >= BUFFER_ROWS:
+                    self.flush()
+            rows_in += len(batch)
         self.partial, self.current = False, None
         notes = _notes(item, table, columns, catalogue, rows_in)
         self.files.append({
@@ -431,10 +466,12 @@ class Lander:
 
 
 def land_files(con: duckdb.DuckDBPyConnection, items: list[InboxFile], catalogue: Catalogue,
-               run_id: str) -> list[LandingResult]:
-    """Land inbox files in order, a group of files per transaction; what happened to each."""
-    with Lander(con, catalogue, run_id) as lander:
-        return [lander.land(item) for item in items]
+               run_id: str, read_ahead_min_files: int = MIN_FILES) -> list[LandingResult]:
+    """Land inbox files in order, a group of files per transaction; what happened to each. With at
+    least ``read_ahead_min_files`` small files, worker processes parse them ahead (``read_ahead``)."""
+    with Lander(con, catalogue, run_id) as lander, \
+            ReadAhead(items, catalogue, lander.wanted, min_files=read_ahead_min_files) as ahead:
+        return [lander.land(item, ahead.take(index)) for index, item in enumerate(items)]
 
 
 def land_file(con: duckdb.DuckDBPyConnection, item: InboxFile, catalogue: Catalogue,
