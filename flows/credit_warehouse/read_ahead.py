@@ -1,15 +1,17 @@
 """Parse inbox files in worker processes ahead of landing, so a backfill uses every core.
 
-Landing has one writer (the DuckDB connection), and parsing ran in it: measured on a week of a
-1,000,000-subject city (1,237 files), two thirds of landing's time was the readers, on one core of
-two. Parsing is pure Python/C++ on the file's bytes, so workers can do it while the landing process
-inserts. Files still land one by one, in order, in the landing process: the workers only hand back
-what ``open_table`` would have streamed (headers, batches, notes), so what lands is the same.
+Landing has one writer (the DuckDB connection), and parsing ran in it, on one core of two. Parsing
+is pure Python/C++ on the file's bytes, so workers can do it while the landing process inserts: a
+week of a 1,000,000-subject city (1,555 files, 1.5M rows) landed in 20.5 s before, 13.5 s with the
+workers (the landing process's own CPU 11.2 s). Files still land one by one, in order, in the
+landing process: the workers only hand back what ``open_table`` would have streamed (headers,
+batches, notes), so what lands is the same.
 
-Files up to ``MAX_FILE_BYTES`` go to the workers (larger ones stream through ``landing._prefetched``),
-at most ``WINDOW_BYTES`` of them ahead, so memory stays bounded; only when there are enough files to
-pay for the workers' start-up, and only files that landing will read (not landed before, not a
-re-delivery of a file already sent to a worker).
+Files up to ``MAX_FILE_BYTES`` go to the workers (larger ones stream through
+``landing._prefetched``), at most ``WINDOW_FILES`` files or ``WINDOW_BYTES`` of input ahead, so
+memory stays bounded; only when there are enough files to pay for the workers' start-up, and only
+files that landing will read (not landed before, not a re-delivery of a file already sent to a
+worker).
 """
 
 from __future__ import annotations
