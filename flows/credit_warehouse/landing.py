@@ -168,7 +168,7 @@ def _guarded(batches: Iterator[RowBatch]) -> Iterator[RowBatch]:
     except (FileRejected, ReadAgain):
         raise
     except Exception as exc:  # noqa: BLE001 - any parser error is this file's problem
-        raise FileRejected("unreadable_file", f"{type(exc).__name__}: {exc}") from exc
+        raise FileRejected.unreadable(exc) from exc
 
 
 _DONE = object()
@@ -232,7 +232,7 @@ def _open(item: InboxFile, known: set[str], stream: Any, mode: str) -> TableStre
     except (FileRejected, ReadAgain):
         raise
     except Exception as exc:  # noqa: BLE001
-        raise FileRejected("unreadable_file", f"{type(exc).__name__}: {exc}") from exc
+        raise FileRejected.unreadable(exc) from exc
 
 
 def _notes(item: InboxFile, table: TableStream, columns: ColumnMap, catalogue: Catalogue,
@@ -376,7 +376,8 @@ class Lander:
             return LandingResult(**base, outcome="rejected", rows_in=None, reason_code=ready.reason_code,
                                  reason_detail=ready.detail)
         if ready is not None:
-            return self._write(item, sha, ready.stream(), iter(ready.batches))
+            table = ready.stream()
+            return self._write(item, sha, table, table.batches)
         mode = READ_MODES[0]
         while True:
             try:

@@ -80,7 +80,8 @@ def parse_file(path: str, file_format: str, known_headers: frozenset[str]) -> Pa
         except FileRejected as exc:
             return Unreadable(exc.reason_code, exc.detail)
         except Exception as exc:  # noqa: BLE001 - any parser error is this file's problem, as in landing
-            return Unreadable("unreadable_file", f"{type(exc).__name__}: {exc}")
+            rejected = FileRejected.unreadable(exc)
+            return Unreadable(rejected.reason_code, rejected.detail)
 
 
 def worker_count() -> int:

@@ -48,6 +48,11 @@ class FileRejected(Exception):
         self.reason_code = reason_code
         self.detail = detail
 
+    @classmethod
+    def unreadable(cls, exc: Exception) -> FileRejected:
+        """Any other error of a reader: this file's problem (rejected), not the load's."""
+        return cls("unreadable_file", f"{type(exc).__name__}: {exc}")
+
 
 class ReadAgain(Exception):
     """This read mode cannot handle the file: read it again with ``mode``."""
