@@ -12,7 +12,7 @@ import pytest
 from credit_warehouse.catalogue import Catalogue
 from credit_warehouse.validation.rule_docs import BEGIN, END, SUMMARIES, rules_markdown
 from credit_warehouse.validation.rule_table import rule_rows
-from credit_warehouse.validation.rules import batch_sql, build_rules, offending_rows_sql, reason_for
+from credit_warehouse.validation.rules import batch_statements, build_rules, offending_rows_sql, reason_for
 from credit_warehouse.validation.suites import gx_query
 from credit_warehouse.warehouse import ensure_schema
 
@@ -49,7 +49,9 @@ def add(con, catalogue, seq: int, row: int, category: str, **values) -> None:
 
 def offending(con, rule) -> list[tuple[str, int, str]]:
     """(file, row, value) the row_issues insert would record; GX's display query must agree."""
-    batch = f"({batch_sql('raw.feed_rows', Catalogue.load())})"
+    for statement in batch_statements("raw.feed_rows", Catalogue.load(), "batch"):
+        con.execute(statement)
+    batch = "batch"
     rows = con.execute(offending_rows_sql(rule, batch)).fetchall()
     shown = con.execute(gx_query(offending_rows_sql(rule, "{batch}", display=True)).format(
         batch=f"{batch} AS subselect")).fetchall()

@@ -32,7 +32,7 @@ from credit_warehouse.validation.report import CheckResult, ValidationReport, fi
 from credit_warehouse.validation.rule_table import write_rule_table
 from credit_warehouse.validation.rules import (
     Rule,
-    batch_sql,
+    batch_statements,
     build_rules,
     offending_rows_sql,
     timeliness_categories,
@@ -99,7 +99,8 @@ def prepare_batch(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, batch: B
     if con.execute("select 1 from duckdb_views() where schema_name = 'validation' and view_name = 'pending_rows'"
                    ).fetchall():
         con.execute(f"drop view {PENDING_TABLE}")  # warehouses of earlier releases had a view
-    con.execute(f"create or replace table {PENDING_TABLE} as {batch_sql(batch.rows_sql, catalogue)}")
+    for statement in batch_statements(batch.rows_sql, catalogue, PENDING_TABLE):
+        con.execute(statement)
 
 
 def release_batch(con: duckdb.DuckDBPyConnection) -> None:
