@@ -23,7 +23,8 @@ def run_flow(kind: str, home: str, start: dt.date, end: dt.date) -> dict[str, ob
     from credit_warehouse.pipeline import backfill, daily_load
 
     summary = backfill(start, end, home) if kind == "backfill" else daily_load(start, home)
-    return {"status": summary.status, "totals": summary.totals(), "stage_seconds": summary.stage_seconds}
+    return {"status": summary.status, "totals": summary.totals(), "stage_seconds": summary.stage_seconds,
+            "stage_peak_rss": summary.stage_peak_rss}
 
 
 def generate(inbox: str, start: dt.date, end: dt.date, subjects: int, workers: int) -> dict[str, object]:

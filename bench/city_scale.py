@@ -86,6 +86,10 @@ class Step:
     def stages(self) -> dict[str, float]:
         return dict(self.result.get("stage_seconds", {}))  # type: ignore[arg-type]
 
+    @property
+    def stage_peaks(self) -> dict[str, int]:
+        return dict(self.result.get("stage_peak_rss", {}))  # type: ignore[arg-type]
+
 
 @dataclass(frozen=True)
 class City:
@@ -297,6 +301,9 @@ def table(city: City, raw: Step, backfill: Step, day365: Step, day1: Step, gx: d
     def stages(step: Step) -> str:
         return ", ".join(f"{k} {v:.1f}" for k, v in step.stages.items())
 
+    def peaks(step: Step) -> str:
+        return ", ".join(f"{k} {v / GIB:.2f}" for k, v in step.stage_peaks.items())
+
     return [
         Row("input", f"{city.records:,} records in {city.files:,} files, {size(city.input_bytes)} "
                      f"({generated} in {city.generation_seconds:.0f} s, peak RSS {size(city.generation_peak_rss)})"),
@@ -314,6 +321,7 @@ def table(city: City, raw: Step, backfill: Step, day365: Step, day1: Step, gx: d
         Row("peak RSS (backfill / day 365 / day 1)",
             f"{size(backfill.peak_rss)} / {size(day365.peak_rss)} / {size(day1.peak_rss)}",
             "≤ 4 GiB", _verdict(peak <= 4 * GIB)),
+        Row("stage peak RSS, backfill / day 365 (GiB)", f"{peaks(backfill)} / {peaks(day365)}"),
         Row("validation share of the backfill", f"{backfill.stages.get('validate', 0):.1f} s of "
                                                 f"{backfill.seconds:.1f} s = {validation_share:.1%}",
             "≤ 25%", _verdict(validation_share <= 0.25)),

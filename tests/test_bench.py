@@ -13,6 +13,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 METRICS = ("input", "raw DuckDB ingest (reference)", "backfill of the range", "backfill stages (s)",
            "daily load, day 1", "daily load, day 365", "daily load stages", "peak RSS",
+           "stage peak RSS",
            "validation share of the backfill", "GX suite, pandas vs SQL", "credit-file lookup by code",
            "warehouse vs input size")
 TARGETED = ("backfill of the range", "daily load, day 365", "peak RSS", "validation share", "credit-file lookup")
@@ -38,6 +39,8 @@ def test_small_benchmark_prints_and_writes_the_full_table(tmp_path):
         assert target and verdict.split()[-1] in ("met", "missed"), (metric, target, verdict)
     backfill_stages = next(c[1] for c in cells if c[0].startswith("backfill stages"))
     daily_stages = next(c[1] for c in cells if c[0].startswith("daily load stages"))
+    stage_peaks = next(c[1] for c in cells if c[0].startswith("stage peak RSS"))
     for stage in ("land", "validate", "dbt_build", "publish"):
         assert stage in backfill_stages
+        assert stage_peaks.count(stage) == 2, stage_peaks  # backfill and day 365
         assert daily_stages.count(stage) == 2, daily_stages  # day 365 and day 1

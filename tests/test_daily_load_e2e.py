@@ -81,6 +81,20 @@ def test_every_landed_row_is_loaded_or_quarantined(city):
     assert quarantined == sum(f.rows_quarantined for f in landed.values()) > 0
 
 
+def test_every_stage_of_every_run_has_its_time_and_peak_memory(city):
+    """ops.run_stages: each stage in run order with its wall time and the highest RSS the process had
+    during it (at least what an idle interpreter with the flow's libraries holds)."""
+    stages = ["discover", "land", "validate", "dbt_build", "conservation_check", "mart_checks", "steward_review",
+              "publish"]
+    for summary in city["summaries"]:
+        rows = query(city, "select stage, seconds, peak_rss_bytes from ops.run_stages where run_id = ? "
+                           "order by position", [summary.run_id])
+        assert [r[0] for r in rows] == stages, summary.run_id
+        assert [r[1] for r in rows] == [summary.stage_seconds[s] for s in stages]
+        assert [r[2] for r in rows] == [summary.stage_peak_rss[s] for s in stages]
+        assert all(r[1] >= 0 and 50 * 2**20 < r[2] < 64 * 2**30 for r in rows), rows
+
+
 def test_rerun_and_duplicate_delivery_change_nothing(city):
     from credit_warehouse.pipeline import daily_load
 

@@ -9,7 +9,6 @@ Re-running is safe: already-landed files are skipped by hash.
 from __future__ import annotations
 
 import datetime as dt
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -27,6 +26,7 @@ from credit_warehouse.publish import publish
 from credit_warehouse.recovery import recover, run_lock
 from credit_warehouse.run_summary import RunSummary, feed_results, record_summary
 from credit_warehouse.settings import Settings, load_settings
+from credit_warehouse.stage_meter import StageUsage, metered
 from credit_warehouse.steward.build import ReviewResult, build_review
 from credit_warehouse.transform import build
 from credit_warehouse.validation.runner import run_mart_checks, validate_pending
@@ -89,12 +89,15 @@ def publish_marts(settings: Settings) -> list[str]:
 
 
 def timed(summary: RunSummary, stage: str, task_fn: Callable[..., T], *args: Any) -> T:
-    """Run one stage and keep its wall time (ops.run_stages): where a slow load spends its time."""
-    started = time.perf_counter()
+    """Run one stage and keep its wall time and peak RSS (ops.run_stages): where a slow or large load
+    spends its time and memory."""
+    usage = StageUsage()
     try:
-        return task_fn(*args)
-    finally:
-        summary.stage_seconds[stage] = round(time.perf_counter() - started, 3)
+        with metered() as usage:
+            return task_fn(*args)
+    finally:  # the block's exit has filled usage in, also when the stage failed
+        summary.stage_seconds[stage] = round(usage.seconds, 3)
+        summary.stage_peak_rss[stage] = usage.peak_rss
 
 
 def _record_run(settings: Settings, summary: RunSummary, started: bool) -> None:
@@ -109,8 +112,7 @@ def _record_run(settings: Settings, summary: RunSummary, started: bool) -> None:
         else:
             con.execute("update ops.runs set finished_at = current_timestamp, status = ?, message = ? "
                         "where run_id = ?", [summary.status, summary.message, summary.run_id])
-            if summary.feeds:
-                record_summary(con, summary)
+            record_summary(con, summary)  # also a run without files, or one that failed: its stages ran
 
 
 def load_range(flow_name: str, start: dt.date, end: dt.date, home: str | None) -> RunSummary:

@@ -52,6 +52,9 @@ def publish(settings: Settings) -> list[str]:
         leftover.unlink(missing_ok=True)
     con = duckdb.connect(str(staging), config={"storage_compatibility_version": STORAGE_VERSION})
     try:
+        # Without it DuckDB's default (80% of RAM) let the copies' written blocks pile up in memory: a
+        # year of the 1,000,000-subject city peaked at 10.8 GiB here, 3.0 GiB with it, in the same time.
+        con.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")
         con.execute(f"attach '{settings.work_db}' as work (read_only)")
         schemas = ", ".join(f"'{schema}'" for schema in PUBLISHED_SCHEMAS)
         tables = con.execute(

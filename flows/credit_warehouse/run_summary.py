@@ -40,6 +40,7 @@ class RunSummary:
     data_docs: str | None = None
     review_page: str | None = None  # the steward review page (reports/review/index.html)
     stage_seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage, in run order
+    stage_peak_rss: dict[str, int] = field(default_factory=dict)  # highest resident bytes during each stage
 
     def totals(self) -> dict[str, int]:
         landed = [f for f in self.feeds if f.outcome == "landed"]
@@ -150,7 +151,8 @@ def record_summary(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> None:
     con.execute("delete from ops.feed_summary where run_id = ?", [summary.run_id])
     con.execute("delete from ops.run_stages where run_id = ?", [summary.run_id])
     for position, (stage, seconds) in enumerate(summary.stage_seconds.items(), start=1):
-        con.execute("insert into ops.run_stages values (?, ?, ?, ?)", [summary.run_id, position, stage, seconds])
+        con.execute("insert into ops.run_stages values (?, ?, ?, ?, ?)",
+                    [summary.run_id, position, stage, seconds, summary.stage_peak_rss.get(stage)])
     for f in summary.feeds:
         con.execute("insert into ops.feed_summary values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [summary.run_id, f.business_date, f.department_code, f.category_code, f.source_file,

@@ -70,8 +70,11 @@ create table if not exists ops.runs (
     started_at timestamp not null, finished_at timestamp, status varchar not null, message varchar
 );
 create table if not exists ops.run_stages (
-    run_id varchar not null, position integer not null, stage varchar not null, seconds double not null
+    run_id varchar not null, position integer not null, stage varchar not null, seconds double not null,
+    peak_rss_bytes bigint
 );
+-- warehouses created before the column was added
+alter table ops.run_stages add column if not exists peak_rss_bytes bigint;
 create table if not exists ops.dbt_builds (
     built_at timestamp not null, fingerprint varchar not null, full_refresh boolean not null,
     validated_through timestamp, validated_files bigint not null, validated_digest varchar not null
@@ -107,11 +110,15 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, catalogue: Catalogue) -> None:
 
 
 @contextmanager
-def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection that is always closed: DuckDB holds a file lock while any handle is open."""
+def connect(path: Path, read_only: bool = False, memory_limit: str | None = None
+            ) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection that is always closed: DuckDB holds a file lock while any handle is open.
+    ``memory_limit`` caps DuckDB's memory (its default is 80% of RAM) for a step that reads a lot."""
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
     try:
+        if memory_limit:
+            con.execute(f"set memory_limit = '{memory_limit}'")
         yield con
     finally:
         con.close()
