@@ -15,6 +15,7 @@ import zipfile
 import zlib
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote
 
 import duckdb
 import pytest
@@ -281,6 +282,43 @@ def test_open_failures_per_day_fall_when_corrections_arrive(city):
     assert daily[FIX_DAY]["open_failures"] == open_now
 
 
+def test_the_page_lists_the_newest_open_failures_and_the_lists_hold_every_one(city, tmp_path):
+    """With many open failures a department's drill-down shows the newest few, says how many there
+    are and links its correction list, which holds every one of them (as the flow wrote it)."""
+    from credit_warehouse.steward.build import _links
+    from credit_warehouse.steward.corrections import write_corrections
+    from credit_warehouse.steward.page import render_page
+    from credit_warehouse.steward.review_data import load_review_data
+
+    settings, shown = city["settings"], 1
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    try:
+        data = load_review_data(con, max_open_shown=shown)
+        lists = write_corrections(con, data, tmp_path / "corrections")
+    finally:
+        con.close()
+    open_now = [f for f in city["after"]["failures"] if f["status"] == "open"]
+    many = [d for d in data.departments if d.open_total > shown]
+    assert many, "the test city has no department with more than one open failure"
+    page_path = tmp_path / "review" / "index.html"
+    html = render_page(data, _links(settings, page_path, lists), dt.datetime.now())
+    rows = parsed(html).rows
+    for department in many:
+        newest = sorted((f for f in open_now if f["department_code"] == department.code),
+                        key=lambda f: f["failing_since"], reverse=True)
+        listed = [r for r in rows if r.get("data-status") == "open"
+                  and r.get("data-failure-id") in {f["failure_id"] for f in newest}]
+        assert len(listed) == shown and department.open_total == len(newest)
+        assert {r["data-failure-id"] for r in listed} <= {f["failure_id"] for f in newest
+                                                          if f["failing_since"] >= newest[shown - 1]["failing_since"]}
+        note = re.search(rf'data-department="{department.code}".*?<p class="muted truncated" '
+                         rf'data-open-shown="(\d+)" data-open-total="(\d+)">.*?<a href="([^"]+\.csv)">', html)
+        assert note and note.groups()[:2] == (str(shown), str(len(newest))), department.code
+        listing = (page_path.parent / unquote(note.group(3))).resolve()
+        with listing.open(encoding="utf-8-sig", newline="") as handle:
+            assert sum(1 for r in csv.DictReader(handle) if r["行号"]) == len(newest)
+
+
 # -- severity: blocking keeps records out, warnings publish; nothing stops the load ------------------
 def published_keys(settings, category: str) -> set[str]:
     return {r["record_key"] for r in query(settings, "select record_key from marts.fct_credit_record "
@@ -413,22 +451,64 @@ def test_review_page_numbers_match_the_warehouse_in_chromium(city, browser_page)
     assert requests and all(url.startswith("file://") for url in requests), requests
 
 
+def correction_list(tmp_path: Path, rows: list[list[str]], max_sheet_rows: int | None = None) -> Path:
+    """A department's list written as the review writes it: the CSV row by row, its XLSX from the CSV."""
+    from credit_warehouse.steward.corrections import CorrectionFiles, CorrectionList, notes
+    from credit_warehouse.steward.review_data import DepartmentReview
+    from credit_warehouse.steward.xlsx_list import write_xlsx
+
+    listing = CorrectionList(CorrectionFiles("market_regulation", tmp_path / "list.csv", tmp_path / "list.xlsx", 0))
+    for row in rows:
+        listing.add(row)
+    files = listing.close()
+    assert files.rows == len(rows)
+    sheet_notes = notes(DepartmentReview("market_regulation", "市场监管局"), dt.date(2026, 10, 9))
+    options = {"max_sheet_rows": max_sheet_rows} if max_sheet_rows else {}
+    assert write_xlsx(files.csv, files.xlsx, sheet_notes, **options) == len(rows)
+    return files.xlsx
+
+
+def test_a_worker_that_cannot_write_a_list_fails_the_review_with_its_reason(tmp_path):
+    from credit_warehouse.steward.xlsx_list import XlsxConverter, XlsxFailed
+
+    converter = XlsxConverter(workers=1)
+    converter.submit(tmp_path / "missing.csv", tmp_path / "missing.xlsx", [])
+    with pytest.raises(XlsxFailed, match="missing.xlsx: worker exited with 1: .*FileNotFoundError"):
+        converter.close()
+
+
 def test_correction_list_cells_hold_delivered_values_as_text_never_as_formulas(tmp_path):
     """A department's offending value goes back to it as the text it sent: a value shaped like a
     formula must not become a live one in the XLSX list; 序号 and 行号 are numbers, empty cells blank."""
-    from credit_warehouse.steward.corrections import HEADERS, _write_xlsx
-    from credit_warehouse.steward.review_data import DepartmentReview
+    from credit_warehouse.steward.corrections import HEADERS
     from python_calamine import CalamineWorkbook
 
-    values = ["1", "C06 行政处罚", "market_regulation/C06_20261009.csv", "12", "", "处罚金额",
+    values = ["C06 行政处罚", "market_regulation/C06_20261009.csv", "12", "", "处罚金额",
               '=HYPERLINK("http://example.invalid","点击")', "不是数字", "请更正", "阻断", "C06.amount", "2026-10-09",
               "0042"]
-    path = tmp_path / "list.xlsx"
-    _write_xlsx(path, [values], DepartmentReview("market_regulation", "市场监管局"), dt.date(2026, 10, 9))
+    path = correction_list(tmp_path, [values])
     with CalamineWorkbook.from_path(str(path)) as book:
         header, row = book.get_sheet_by_index(0).to_python()
     assert header == list(HEADERS)
-    assert row == [1.0, *values[1:3], 12.0, *values[4:]]
+    assert row == [1.0, *values[0:2], 12.0, *values[3:]]
     with zipfile.ZipFile(path) as archive:
         sheet = archive.read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in sheet and "HYPERLINK" in sheet  # written as a string, not as a formula
+
+
+def test_a_list_longer_than_a_sheet_goes_on_to_the_next_sheet(tmp_path):
+    """Excel stops at 1,048,576 rows: a longer list continues on 更正清单2, 3, ... each with its header,
+    numbered on; the CSV holds every row."""
+    from credit_warehouse.steward.corrections import HEADERS
+    from python_calamine import CalamineWorkbook
+
+    rows = [["C06 行政处罚", f"market_regulation/C06_2026100{n}.csv", str(n), "", "", "", "", "", "阻断", "r", "", ""]
+            for n in range(1, 8)]
+    path = correction_list(tmp_path, rows, max_sheet_rows=3)
+    with CalamineWorkbook.from_path(str(path)) as book:
+        assert book.sheet_names == ["更正清单", "更正清单2", "更正清单3", "说明"]
+        sheets = [book.get_sheet_by_name(name).to_python() for name in book.sheet_names[:3]]
+    assert all(sheet[0] == list(HEADERS) for sheet in sheets)
+    assert [row[0] for sheet in sheets for row in sheet[1:]] == [float(n) for n in range(1, 8)]
+    with path.with_suffix(".csv").open(encoding="utf-8-sig", newline="") as handle:
+        assert [row[0] for row in csv.reader(handle)][1:] == [str(n) for n in range(1, 8)]

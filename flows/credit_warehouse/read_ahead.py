@@ -17,7 +17,6 @@ worker).
 from __future__ import annotations
 
 import contextlib
-import os
 import pickle
 import queue
 import subprocess
@@ -31,6 +30,7 @@ from pathlib import Path
 from credit_warehouse.catalogue import Catalogue
 from credit_warehouse.inbox import InboxFile
 from credit_warehouse.readers import READ_MODES, FileRejected, ReadAgain, RowBatch, TableStream, open_table
+from credit_warehouse.worker_process import module_command, worker_count, worker_env
 
 # Files under this size are parsed whole in a worker; larger ones stream in the landing process. A
 # month's utility files (~30 MiB at 1,000,000 subjects) are under it: streamed, they were parsed on
@@ -84,11 +84,6 @@ def parse_file(path: str, file_format: str, known_headers: frozenset[str]) -> Pa
             return Unreadable(rejected.reason_code, rejected.detail)
 
 
-def worker_count() -> int:
-    """The cores this process may use (a container's CPU set, not the host's)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 class WorkerDied(RuntimeError):
     """A parse worker exited (killed, out of memory): landing reads the file itself."""
 
@@ -101,16 +96,13 @@ class ParsePool:
     arguments of ``parse_file``) in on stdin, its result out on stdout, one at a time, fed by one
     thread per worker.
 
-    Not ``multiprocessing``: its spawn and forkserver start methods run the caller's main script again
-    in every worker, which re-runs a load started from a script without a ``__main__`` guard, and fork
-    copies a process whose threads (Prefect, DuckDB) may hold locks.
+    Started by ``worker_process`` (not ``multiprocessing``: see there).
     """
 
     def __init__(self, workers: int) -> None:
         self.jobs: queue.Queue[Job | None] = queue.Queue()
-        package_root = str(Path(__file__).resolve().parents[1])
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
-        self.processes = [subprocess.Popen([sys.executable, "-m", "credit_warehouse.read_ahead"], env=env,
+        env = worker_env()
+        self.processes = [subprocess.Popen(module_command("credit_warehouse.read_ahead"), env=env,
                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE) for _ in range(workers)]
         self.threads = [threading.Thread(target=self._feed, args=(process,), name="read-ahead", daemon=True)
                         for process in self.processes]

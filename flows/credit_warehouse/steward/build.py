@@ -60,13 +60,13 @@ def build_review(settings: Settings) -> ReviewResult:
     """Correction lists and review page of the warehouse as it is now (after dbt build)."""
     if not settings.work_db.exists():
         raise WarehouseNotBuilt(f"no warehouse at {settings.work_db}: run a load first")
-    with connect(settings.work_db, read_only=True) as con:
+    with connect(settings.work_db, read_only=True, memory_limit=settings.duckdb_memory_limit) as con:
         built = con.execute("select count(*) from information_schema.tables where table_schema = 'marts' "
                             "and table_name = 'mart_validation_failures'").fetchone()
         if not built or not built[0]:
             raise WarehouseNotBuilt(f"{settings.work_db} has no steward marts yet: run a load first")
         data = load_review_data(con)
-    files = write_corrections(data, corrections_root(settings))
+        files = write_corrections(con, data, corrections_root(settings))
     page = review_page_path(settings)
     page.parent.mkdir(parents=True, exist_ok=True)
     html = render_page(data, _links(settings, page, files), dt.datetime.now())

@@ -157,6 +157,14 @@ def _failure_rows(failures: list[Failure], links: PageLinks) -> list[str]:
     return rows
 
 
+def _truncation_note(d: DepartmentReview, links: PageLinks) -> str:
+    files = links.corrections.get(d.code)
+    where = (f'<a href="{_e(files[0])}">CSV</a> / <a href="{_e(files[1])}">XLSX</a>' if files else "更正清单")
+    return (f'<p class="muted truncated" data-open-shown="{len(d.open_failures)}" data-open-total="{d.open_total}">'
+            f"本页列出最近发现的 {len(d.open_failures)} 条未关闭问题（共 {d.open_total} 条），"
+            f"完整清单见本部门更正清单（{where}）。</p>")
+
+
 def _department_details(d: DepartmentReview, links: PageLinks) -> str:
     open_rows, closed = _failure_rows(d.open_failures, links), [f for f in d.failures if not f.is_open]
     parts = [f'<details class="department" id="dept-{_e(d.code)}" data-department="{_e(d.code)}">'
@@ -164,6 +172,8 @@ def _department_details(d: DepartmentReview, links: PageLinks) -> str:
              f"（阻断 {d.open_blocking}，警告 {d.open_warning}），已关闭 {d.closed}</summary>"]
     if d.uncovered_categories:
         parts.append(f"<p>本月未报送其负责的目录类别：{_e('、'.join(d.uncovered_categories))}</p>")
+    if len(d.open_failures) < d.open_total:
+        parts.append(_truncation_note(d, links))
     none = '<p class="ok">无未关闭问题。</p>'
     parts.append(_table(FAILURE_HEADERS, open_rows, numeric=(2,), css_class="failures") if open_rows else none)
     if closed:

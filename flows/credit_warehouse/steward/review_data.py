@@ -32,7 +32,11 @@ DELIVERY_REASON_ZH = {
     "pdf_document": "不接收PDF文件，请报送CSV、XLSX或JSON数据文件",
     "legacy_office_file": "不接收旧版Office文件（.xls/.doc），请另存为XLSX或CSV后报送",
 }
-MAX_CLOSED_SHOWN = 200  # per department: the page lists every open failure, the latest closed ones
+# Per department the page lists the newest open failures and the latest closed ones; the correction
+# lists hold every open one. A year of the 1,000,000-subject city has ~1M open failures: listed in
+# full the page was 575 MiB of HTML, which no browser opens.
+MAX_OPEN_SHOWN = 200
+MAX_CLOSED_SHOWN = 200
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ class DepartmentReview:
     month_rows_loaded: int = 0
     uncovered_categories: list[str] = field(default_factory=list)  # latest month, responsible, no records
     trend: list[int] = field(default_factory=list)  # open failures per day of ReviewData.trend
-    failures: list[Failure] = field(default_factory=list)  # open ones, then the latest closed ones
+    failures: list[Failure] = field(default_factory=list)  # the newest open ones, then the latest closed ones
     deliveries: list[DeliveryIssue] = field(default_factory=list)
 
     @property
@@ -121,11 +125,12 @@ class DepartmentReview:
 
     @property
     def open_failures(self) -> list[Failure]:
+        """The open failures the page lists (at most MAX_OPEN_SHOWN of open_total)."""
         return [f for f in self.failures if f.is_open]
 
     @property
     def needs_correction(self) -> bool:
-        return bool(self.open_failures) or any(d.outcome == "rejected" and not d.resent for d in self.deliveries)
+        return self.open_total > 0 or any(d.outcome == "rejected" and not d.resent for d in self.deliveries)
 
 
 @dataclass
@@ -161,8 +166,9 @@ class ReviewData:
 
 FAILURES_SQL = """
 with ranked as (
-    select *, row_number() over (partition by department_code, is_open order by ended_on desc nulls last,
-                                 source_file desc, row_number desc, rule_id) as position
+    select *, row_number() over (partition by department_code, is_open
+                                 order by failing_since desc, ended_on desc nulls last, source_file desc,
+                                 row_number desc, rule_id, field) as position
     from marts.mart_validation_failures
     where status <> 'superseded'
 )
@@ -172,7 +178,7 @@ select failure_id, department_code, coalesce(department_name, department_code), 
        source_file, row_number, opened_on, failing_since, status, closed_on, closed_by_source_file,
        closed_by_row_number, run_id
 from ranked
-where is_open or position <= $max_closed
+where position <= case when is_open then $max_open else $max_closed end
 order by department_code, is_open desc, category_code, source_file, row_number, rule_id, field
 """
 COUNTS_SQL = """
@@ -228,14 +234,15 @@ def _departments(con: duckdb.DuckDBPyConnection) -> dict[str, DepartmentReview]:
         "select department_code, department_name from reference.departments order by 1").fetchall()}
 
 
-def _fill(con: duckdb.DuckDBPyConnection, departments: dict[str, DepartmentReview], month: dt.date | None) -> None:
+def _fill(con: duckdb.DuckDBPyConnection, departments: dict[str, DepartmentReview], month: dt.date | None,
+          max_open: int) -> None:
     def department(code: str) -> DepartmentReview:
         return departments.setdefault(code, DepartmentReview(code, code))
 
     for code, blocking, warning, closed in con.execute(COUNTS_SQL).fetchall():
         item = department(code)
         item.open_blocking, item.open_warning, item.closed = blocking, warning, closed
-    for row in con.execute(FAILURES_SQL, {"max_closed": MAX_CLOSED_SHOWN}).fetchall():
+    for row in con.execute(FAILURES_SQL, {"max_open": max_open, "max_closed": MAX_CLOSED_SHOWN}).fetchall():
         department(row[1]).failures.append(Failure(*row))
     for code, trend in con.execute(DEPARTMENT_TREND_SQL).fetchall():
         department(code).trend = list(trend)
@@ -250,12 +257,13 @@ def _fill(con: duckdb.DuckDBPyConnection, departments: dict[str, DepartmentRevie
         department(code).deliveries.append(DeliveryIssue(code, *values))
 
 
-def load_review_data(con: duckdb.DuckDBPyConnection) -> ReviewData:
-    """Read the steward marts of a built warehouse (work.duckdb after dbt build, or published)."""
+def load_review_data(con: duckdb.DuckDBPyConnection, max_open_shown: int = MAX_OPEN_SHOWN) -> ReviewData:
+    """Read the steward marts of a built warehouse (work.duckdb after dbt build, or published): every
+    count, and the failures the page lists (at most ``max_open_shown`` open ones per department)."""
     as_of = _scalar(con, "select max(business_date) from raw.files")
     month = _scalar(con, "select max(month_start) from marts.mart_department_compliance")
     departments = _departments(con)
-    _fill(con, departments, month)
+    _fill(con, departments, month, max_open_shown)
     trend = [DayCount(*row) for row in con.execute(TREND_SQL).fetchall()]
     for item in departments.values():
         item.trend = item.trend or [0] * len(trend)
