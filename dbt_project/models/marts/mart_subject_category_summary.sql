@@ -1,17 +1,28 @@
 -- One row per subject and catalogue category the subject has records in: how many, the latest
 -- event date, and the latest record's document number and summary.
+-- The latest record is ranked on the ordering columns alone and joined back by record_id (unique):
+-- a window over the whole 58-column fact made the sort carry every column (a year of the
+-- 1,000,000-subject city: 69.8 s -> 58.2 s standalone, the same rows).
 with records as (
     select * from {{ ref('fct_credit_record') }}
 ),
 
 ranked as (
     select
-        records.*,
+        record_id,
         row_number() over (
             partition by subject_key, category_code
             order by event_date desc, report_date desc, record_id
         ) as recency_rank
     from records
+),
+
+latest as (
+    select records.*
+    from records
+    inner join ranked
+        on ranked.record_id = records.record_id
+        and ranked.recency_rank = 1
 ),
 
 aggregated as (
@@ -45,7 +56,6 @@ select
     latest.summary as latest_summary,
     aggregated.late_record_count
 from aggregated
-inner join ranked as latest
+inner join latest
     on latest.subject_key = aggregated.subject_key
     and latest.category_code = aggregated.category_code
-    and latest.recency_rank = 1
