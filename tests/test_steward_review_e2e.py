@@ -468,6 +468,24 @@ def correction_list(tmp_path: Path, rows: list[list[str]], max_sheet_rows: int |
     return files.xlsx
 
 
+def test_a_worker_writes_the_same_xlsx_as_the_review_process(tmp_path):
+    from credit_warehouse.steward.xlsx_list import XlsxConverter
+    from python_calamine import CalamineWorkbook
+
+    rows = [["C06 行政处罚", f"market_regulation/C06_2026100{n % 9}.csv", str(n), f"K{n}", "处罚金额", "=1+1",
+             "不是数字", "请更正", "阻断", "C06.amount", "2026-10-09", "run"] for n in range(1, 40)]
+    here = correction_list(tmp_path, rows, max_sheet_rows=25)
+    converter = XlsxConverter(workers=1)
+    there = tmp_path / "worker.xlsx"
+    converter.submit(here.with_suffix(".csv"), there, [["部门", "市场监管局"]])
+    converter.close()
+    with CalamineWorkbook.from_path(str(here)) as mine, CalamineWorkbook.from_path(str(there)) as theirs:
+        assert theirs.sheet_names == ["更正清单", "说明"]  # one sheet: the worker's own row limit
+        assert theirs.get_sheet_by_index(0).to_python() == [
+            row for name in mine.sheet_names[:-1] for row in mine.get_sheet_by_name(name).to_python()
+            if row[0] != "序号" or name == "更正清单"]
+
+
 def test_a_worker_that_cannot_write_a_list_fails_the_review_with_its_reason(tmp_path):
     from credit_warehouse.steward.xlsx_list import XlsxConverter, XlsxFailed
 
