@@ -142,10 +142,8 @@ def write_corrections(con: duckdb.DuckDBPyConnection, data: ReviewData, root: Pa
                 listing.add(row)
         finally:
             written[department.code] = listing.close()
-        if listing.written < IN_PROCESS_ROWS:
-            write_xlsx(listing.files.csv, listing.files.xlsx, notes(department, data.as_of))
-        else:
-            converter.submit(listing.files.csv, listing.files.xlsx, notes(department, data.as_of))
+        convert = write_xlsx if listing.written < IN_PROCESS_ROWS else converter.submit
+        convert(listing.files.csv, listing.files.xlsx, notes(department, data.as_of))
 
     try:
         for code, failures in _open_failures(con):

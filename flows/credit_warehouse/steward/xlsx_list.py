@@ -58,14 +58,12 @@ def write_xlsx(csv_path: Path, xlsx_path: Path, notes: list[list[Any]], max_shee
             rows = csv.reader(handle)
             headers = next(rows)
             sheets: list[tuple[Any, int]] = []
-            written = 0
             for row in rows:
                 if not sheets or sheets[-1][1] == max_sheet_rows:
                     sheets.append((_data_sheet(book, len(sheets) + 1, headers, wrap, bold), 0))
                 sheet, used = sheets[-1]
                 sheets[-1] = (sheet, used + 1)
                 _write_cells(sheet, used + 1, row)
-                written += 1
         if not sheets:
             sheets.append((_data_sheet(book, 1, headers, wrap, bold), 0))
         for sheet, used in sheets:
@@ -74,7 +72,7 @@ def write_xlsx(csv_path: Path, xlsx_path: Path, notes: list[list[Any]], max_shee
         _notes_sheet(book, notes)
     finally:
         book.close()
-    return written
+    return sum(used for _, used in sheets)
 
 
 def _data_sheet(book: Any, number: int, headers: list[str], wrap: Any, bold: Any) -> Any:

@@ -189,16 +189,15 @@ def validate_pending(settings: Settings, catalogue: Catalogue, run_id: str) -> V
 def _validate_batch(settings: Settings, catalogue: Catalogue, rules: list[Rule], run_id: str, span: CalendarSpan,
                     batch: Batch) -> ValidationReport:
     """One batch: materialise it, run the checkpoint on it, commit its row issues and files."""
-    with connect(settings.work_db) as con:
-        con.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")  # a large batch spills, never swells
+    # a large batch spills, never swells
+    with connect(settings.work_db, memory_limit=settings.duckdb_memory_limit) as con:
         prepare_batch(con, catalogue, batch)
         check_calendar_covers(con, span, PENDING_TABLE, timeliness_categories(rules))
     with gx_project.open_project(settings) as project:
         checkpoint = suites.sync_checkpoint(project.context, suites.RAW_CHECKPOINT, suites.raw_plans(rules))
         outcomes, identifiers = suites.run_checkpoint(checkpoint, run_id)
         project.close()  # GX's DuckDB connection is done: release it before writing
-        with connect(settings.work_db) as con:
-            con.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")
+        with connect(settings.work_db, memory_limit=settings.duckdb_memory_limit) as con:
             counts = _commit_raw_results(con, rules, run_id, batch.files, outcomes)
             report = ValidationReport(run_id, file_validations(con, run_id, batch.files), counts)
             release_batch(con)
