@@ -41,25 +41,66 @@
     where {{ credit_warehouse.staging_window_rows('load_seq') }}
 {%- endmacro %}
 
-{#- The subjects those records belong to now or belonged to in any earlier version: a corrected
-    re-send can move a record to another subject, and the subject it left must be recomputed too. -#}
-{% macro window_subject_keys() -%}
-    select distinct subject_key
-    from {{ ref('int_record_versions') }}
-    where record_id in ({{ credit_warehouse.window_record_ids() }})
+{#- The relation of a model of this project, by name, from the graph: lets a test read a model it has no
+    ref to (a ref found only at run time would be an undeclared dependency). -#}
+{% macro model_relation(name) -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == name -%}
+        {{ return(api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias)) }}
+    {%- endfor -%}
+    {{ exceptions.raise_compiler_error('no model named ' ~ name) }}
 {%- endmacro %}
 
-{#- Row-by-row tests (no_unmasked_id_numbers) on an incremental build read only the rows of the build's
-    window in models whose rows are a function of one file's rows (meta window_tested: the incremental
-    staging models, replaced per file, and the int_record_versions view, their union): every other row
-    was tested by the build that wrote it and has not changed since. Empty outside a window (a full
-    refresh, or dbt run by hand), so every row is read. -#}
+{#- Tests on an incremental build read only the rows the build's window rewrote, where the model says
+    which rows those are (meta), because every other row was tested by the build that wrote it and has
+    not changed since:
+      window_tested: true     a function of one file's rows (the incremental staging models, replaced
+                              per file, the int_record_versions view, their union, and
+                              int_feed_row_quality): the window's loads, load_seq >= its first;
+      window_key: record_id   replaced per record (int_credit_records): the window's records;
+      window_key: subject_key replaced per subject (int_subjects, fct_credit_record, the subject marts):
+                              the window's subjects (int_window_subjects).
+    Empty outside a window (a full refresh, or dbt run by hand), so every row is read. -#}
 {% macro test_window_predicate(relation) -%}
     {%- if execute and env_var('CREDITWH_STAGE_VALIDATED_AFTER', '') != '' -%}
         {%- for node in graph.nodes.values() if node.resource_type == 'model'
                 and node.alias == relation.identifier and node.schema == relation.schema
-                and node.config.materialized in ('incremental', 'view') and node.config.meta.get('window_tested') -%}
-            {{ credit_warehouse.staging_window_rows_literal('load_seq') }}
+                and node.config.materialized in ('incremental', 'view') -%}
+            {%- set meta = node.config.meta -%}
+            {%- if meta.get('window_tested') -%}
+                {{ credit_warehouse.staging_window_rows_literal('load_seq') }}
+            {%- elif meta.get('window_key') == 'record_id' -%}
+                record_id in (select record_id from {{ credit_warehouse.model_relation('int_record_versions') }}
+                    where {{ credit_warehouse.staging_window_rows_literal('load_seq') }})
+            {%- elif meta.get('window_key') == 'subject_key' -%}
+                subject_key in (select subject_key from {{ credit_warehouse.model_relation('int_window_subjects') }})
+            {%- endif -%}
         {%- endfor -%}
     {%- endif -%}
+{%- endmacro %}
+
+{#- Duplicates of a key that involve a row of the window (test_window_predicate): a duplicate between two
+    rows outside it was already found by the build that wrote them. The keys of the window's rows are
+    few, so the grouping, the costly part, runs on their rows alone; the scan of the key columns stays.
+    Without a window, every key. -#}
+{% macro keys_seen_more_than_once(model, columns, skip_nulls=false) -%}
+    {%- set window = credit_warehouse.test_window_predicate(model) | trim -%}
+    select
+        {{ columns | join(', ') }},
+        count(*) as occurrences
+    from {{ model }} as keyed
+    {%- if window %}
+    where exists (
+        select 1
+        from {{ model }} as windowed
+        where {{ window }}
+        {%- for column in columns %}
+            and windowed.{{ column }} is not distinct from keyed.{{ column }}
+        {%- endfor %}
+    )
+    {%- endif %}
+    {%- if skip_nulls %}
+    {{ 'and' if window else 'where' }} {{ columns | join(' is not null and ') }} is not null
+    {%- endif %}
+    group by {{ columns | join(', ') }}
+    having count(*) > 1
 {%- endmacro %}

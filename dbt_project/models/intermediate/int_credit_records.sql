@@ -7,7 +7,8 @@
 -- transform.staging_window). So a daily build recomputes just the records that got a version in the
 -- build's staging window, from all their versions, and replaces them by record_id. load_seq >= the
 -- window's smallest load_seq can take in older rows too; recomputing those records is harmless.
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='record_id') }}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='record_id',
+          meta={'window_key': 'record_id'}) }}
 
 with all_versions as (
     select * from {{ ref('int_record_versions') }}

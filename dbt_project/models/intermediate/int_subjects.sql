@@ -4,20 +4,21 @@
 --
 -- Incremental: a subject is a function of its current records alone (no as-of date). A daily build
 -- deletes the subjects its window touched and appends them recomputed from int_credit_records (already
--- updated). window_subject_keys includes subjects a re-sent record left, which may have no record now;
+-- updated). int_window_subjects includes subjects a re-sent record left, which may have no record now;
 -- with no window set it is every subject.
--- depends_on: {{ ref('int_record_versions') }}
+-- depends_on: {{ ref('int_window_subjects') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     pre_hook="{% if is_incremental() %}delete from {{ this }} where subject_key in ("
-        ~ "{{ credit_warehouse.window_subject_keys() }}){% endif %}",
+        ~ "select subject_key from {{ ref('int_window_subjects') }}){% endif %}",
+    meta={'window_key': 'subject_key'},
 ) }}
 
 with records as (
     select * from {{ ref('int_credit_records') }}
     {%- if is_incremental() %}
-    where subject_key in ({{ credit_warehouse.window_subject_keys() }})
+    where subject_key in (select subject_key from {{ ref('int_window_subjects') }})
     {%- endif %}
 ),
 

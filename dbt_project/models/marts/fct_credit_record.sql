@@ -1,7 +1,24 @@
 -- One row per current credit record (latest delivered version), joined to its category,
 -- department and subject. No raw ID numbers: persons appear as person_key + masked ID.
+--
+-- Incremental per subject, like int_subjects: a row is a function of its record, its subject's
+-- int_subjects row and the seeds (no as-of date), and a daily build changes only the records and
+-- subjects of its window. So it deletes the window's subjects (int_window_subjects: a record that
+-- moved subject is deleted under the subject it left) and appends their current records.
+-- depends_on: {{ ref('int_window_subjects') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where subject_key in ("
+        ~ "select subject_key from {{ ref('int_window_subjects') }}){% endif %}",
+    meta={'window_key': 'subject_key'},
+) }}
+
 with records as (
     select * from {{ ref('int_credit_records') }}
+    {%- if is_incremental() %}
+    where subject_key in (select subject_key from {{ ref('int_window_subjects') }})
+    {%- endif %}
 ),
 
 categories as (

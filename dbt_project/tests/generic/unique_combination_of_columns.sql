@@ -1,14 +1,5 @@
-{#- Fails for every combination of the given columns that occurs more than once. -#}
+{#- Fails for every combination of the given columns that occurs more than once (on an incremental
+    build, every one that involves a row the build rewrote: keys_seen_more_than_once). -#}
 {% test unique_combination_of_columns(model, combination_of_columns) %}
-with combinations as (
-    select
-        {{ combination_of_columns | join(', ') }},
-        count(*) as occurrences
-    from {{ model }}
-    group by {{ combination_of_columns | join(', ') }}
-)
-
-select *
-from combinations
-where occurrences > 1
+{{ credit_warehouse.keys_seen_more_than_once(model, combination_of_columns) }}
 {% endtest %}
