@@ -306,29 +306,27 @@ def test_incremental_staging_equals_a_full_rebuild(city, tmp_path):
 def test_windowed_tests_still_fail_on_a_bad_row_of_the_window(city, tmp_path):
     """On a daily build the uniqueness tests of the models replaced per file, record or subject read
     only the keys of the build's window: a duplicate that involves a row the build wrote still fails.
-    Replayed on a copy of the warehouse with the last daily build's window."""
+    On a copy of the warehouse, with the window of the last validated files."""
     from credit_warehouse.transform import WINDOW_ENV, DbtFailed, run_dbt
 
     copy = load_settings(tmp_path)
     copy.ensure_dirs()
     shutil.copy(city["settings"].work_db, copy.work_db)
-    con = duckdb.connect(str(copy.work_db))
-    try:
-        after = con.execute("select validated_through from ops.dbt_builds order by built_at desc "
-                            "limit 1 offset 1").fetchone()[0]
+    with duckdb.connect(str(copy.work_db)) as con:
+        after = con.execute("select max(validated_at) from validation.validated_files where validated_at < "
+                            "(select max(validated_at) from validation.validated_files)").fetchone()[0]
         low = con.execute("select min(files.load_seq) from validation.validated_files as validated join raw.files "
                           "as files using (file_sha256) where validated.validated_at > ?", [after]).fetchone()[0]
-        subject = con.execute("select subject_key from intermediate.int_window_subjects "
-                              "where subject_key in (select subject_key from marts.fct_credit_record) "
-                              "order by subject_key limit 1").fetchone()[0]
-        con.execute("insert into marts.fct_credit_record select * from marts.fct_credit_record "
-                    "where subject_key = ? limit 1", [subject])
-    finally:
-        con.close()
     window = dict(zip(WINDOW_ENV, (after.isoformat(sep=" ", timespec="microseconds"), str(low)), strict=True))
     with pytest.MonkeyPatch.context() as env:
         for name, value in window.items():
             env.setenv(name, value)
+        run_dbt(copy, "run", "--select", "int_window_subjects")
+        with duckdb.connect(str(copy.work_db)) as con:
+            subject = con.execute("select subject_key from intermediate.int_window_subjects where subject_key in "
+                                  "(select subject_key from marts.fct_credit_record) order by 1 limit 1").fetchone()[0]
+            con.execute("insert into marts.fct_credit_record select * from marts.fct_credit_record "
+                        "where subject_key = ? limit 1", [subject])
         with pytest.raises(DbtFailed) as failed:
             run_dbt(copy, "test", "--select", "fct_credit_record")
     compiled = next((copy.home / "dbt/target/compiled").rglob("unique_fct_credit_record_record_id.sql")).read_text()
