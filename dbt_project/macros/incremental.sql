@@ -104,3 +104,22 @@
     group by {{ columns | join(', ') }}
     having count(*) > 1
 {%- endmacro %}
+
+{#- Config of a model replaced per subject (int_subjects, int_subject_record_summary, fct_credit_record,
+    mart_subject_category_summary): a daily build deletes the window's subjects and appends them
+    recomputed (append, not delete+insert: a subject left without records must go too). The model
+    keeps `-- depends_on: {{ ref('int_window_subjects') }}` so dbt orders it after the window. -#}
+{% macro per_subject_incremental() -%}
+    {{ config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where subject_key in ("
+            ~ "select subject_key from {{ ref('int_window_subjects') }}){% endif %}",
+        meta={'window_key': 'subject_key'},
+    ) }}
+{%- endmacro %}
+
+{#- The rows of a model replaced per subject that a daily build recomputes: the window's subjects. -#}
+{% macro in_window_subjects(column) -%}
+    {{ column }} in (select subject_key from {{ ref('int_window_subjects') }})
+{%- endmacro %}

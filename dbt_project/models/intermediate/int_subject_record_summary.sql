@@ -6,13 +6,7 @@
 -- the seeds, so a daily build deletes the window's subjects (int_window_subjects) and appends them
 -- recomputed. A year of the 1,000,000-subject city rebuilt all of it every day.
 -- depends_on: {{ ref('int_window_subjects') }}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where subject_key in ("
-        ~ "select subject_key from {{ ref('int_window_subjects') }}){% endif %}",
-    meta={'window_key': 'subject_key'},
-) }}
+{{ credit_warehouse.per_subject_incremental() }}
 {%- set category_classes = ['basic', 'admin', 'judicial', 'list', 'commitment', 'evaluation', 'special'] %}
 
 with records as (
@@ -36,7 +30,7 @@ with records as (
     inner join {{ ref('catalogue_categories') }} as categories
         on categories.category_code = records.category_code
     {%- if is_incremental() %}
-    where records.subject_key in (select subject_key from {{ ref('int_window_subjects') }})
+    where {{ credit_warehouse.in_window_subjects('records.subject_key') }}
     {%- endif %}
 ),
 

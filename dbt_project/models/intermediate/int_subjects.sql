@@ -7,18 +7,12 @@
 -- updated). int_window_subjects includes subjects a re-sent record left, which may have no record now;
 -- with no window set it is every subject.
 -- depends_on: {{ ref('int_window_subjects') }}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where subject_key in ("
-        ~ "select subject_key from {{ ref('int_window_subjects') }}){% endif %}",
-    meta={'window_key': 'subject_key'},
-) }}
+{{ credit_warehouse.per_subject_incremental() }}
 
 with records as (
     select * from {{ ref('int_credit_records') }}
     {%- if is_incremental() %}
-    where subject_key in (select subject_key from {{ ref('int_window_subjects') }})
+    where {{ credit_warehouse.in_window_subjects('subject_key') }}
     {%- endif %}
 ),
 

@@ -6,18 +6,12 @@
 -- subjects of its window. So it deletes the window's subjects (int_window_subjects: a record that
 -- moved subject is deleted under the subject it left) and appends their current records.
 -- depends_on: {{ ref('int_window_subjects') }}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where subject_key in ("
-        ~ "select subject_key from {{ ref('int_window_subjects') }}){% endif %}",
-    meta={'window_key': 'subject_key'},
-) }}
+{{ credit_warehouse.per_subject_incremental() }}
 
 with records as (
     select * from {{ ref('int_credit_records') }}
     {%- if is_incremental() %}
-    where subject_key in (select subject_key from {{ ref('int_window_subjects') }})
+    where {{ credit_warehouse.in_window_subjects('subject_key') }}
     {%- endif %}
 ),
 

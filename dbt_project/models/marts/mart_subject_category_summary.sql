@@ -7,18 +7,12 @@
 -- Incremental per subject, like fct_credit_record (a subject's rows are a function of its records
 -- alone): a daily build deletes the window's subjects and appends them recomputed.
 -- depends_on: {{ ref('int_window_subjects') }}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where subject_key in ("
-        ~ "select subject_key from {{ ref('int_window_subjects') }}){% endif %}",
-    meta={'window_key': 'subject_key'},
-) }}
+{{ credit_warehouse.per_subject_incremental() }}
 
 with records as (
     select * from {{ ref('fct_credit_record') }}
     {%- if is_incremental() %}
-    where subject_key in (select subject_key from {{ ref('int_window_subjects') }})
+    where {{ credit_warehouse.in_window_subjects('subject_key') }}
     {%- endif %}
 ),
 
