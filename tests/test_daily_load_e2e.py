@@ -307,7 +307,7 @@ def test_windowed_tests_still_fail_on_a_bad_row_of_the_window(city, tmp_path):
     """On a daily build the uniqueness tests of the models replaced per file, record or subject read
     only the keys of the build's window: a duplicate that involves a row the build wrote still fails.
     On a copy of the warehouse, with the window of the last validated files."""
-    from credit_warehouse.transform import WINDOW_ENV, DbtFailed, run_dbt
+    from credit_warehouse.transform import DbtFailed, run_dbt, window_since
 
     copy = load_settings(tmp_path)
     copy.ensure_dirs()
@@ -315,11 +315,9 @@ def test_windowed_tests_still_fail_on_a_bad_row_of_the_window(city, tmp_path):
     with duckdb.connect(str(copy.work_db)) as con:
         after = con.execute("select max(validated_at) from validation.validated_files where validated_at < "
                             "(select max(validated_at) from validation.validated_files)").fetchone()[0]
-        low = con.execute("select min(files.load_seq) from validation.validated_files as validated join raw.files "
-                          "as files using (file_sha256) where validated.validated_at > ?", [after]).fetchone()[0]
-    window = dict(zip(WINDOW_ENV, (after.isoformat(sep=" ", timespec="microseconds"), str(low)), strict=True))
+        window = window_since(con, after, "")
     with pytest.MonkeyPatch.context() as env:
-        for name, value in window.items():
+        for name, value in window.env().items():
             env.setenv(name, value)
         run_dbt(copy, "run", "--select", "int_window_subjects")
         with duckdb.connect(str(copy.work_db)) as con:

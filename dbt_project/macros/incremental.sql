@@ -8,8 +8,13 @@
     CREDITWH_STAGE_FROM_LOAD_SEQ: the smallest load_seq of those files, a literal so DuckDB's zone maps
     skip the row groups of older loads without reading them. Both unset: every file (still correct). -#}
 
+{#- The pipeline set a window for this build (unset: a full refresh, or dbt run by hand). -#}
+{% macro window_set() -%}
+    {{ return(env_var('CREDITWH_STAGE_VALIDATED_AFTER', '') != '') }}
+{%- endmacro %}
+
 {% macro staging_window_active() -%}
-    {{ return(is_incremental() and env_var('CREDITWH_STAGE_VALIDATED_AFTER', '') != '') }}
+    {{ return(is_incremental() and credit_warehouse.window_set()) }}
 {%- endmacro %}
 
 {#- Predicate on validation.validated_files: the files of this build. -#}
@@ -34,11 +39,13 @@
     {{ load_seq_column }} >= {{ env_var('CREDITWH_STAGE_FROM_LOAD_SEQ', '0') | int }}
 {%- endmacro %}
 
-{#- The records that got a version in this build's window (a superset: see staging_window_rows). -#}
-{% macro window_record_ids() -%}
+{#- The records that got a version in this build's window (a superset: see staging_window_rows); every
+    record without a window (load_seq >= 0). `versions` is int_record_versions, passed by a caller that
+    has no ref to it (a test: model_relation). -#}
+{% macro window_record_ids(versions=none) -%}
     select distinct record_id
-    from {{ ref('int_record_versions') }}
-    where {{ credit_warehouse.staging_window_rows('load_seq') }}
+    from {{ versions if versions is not none else ref('int_record_versions') }}
+    where {{ credit_warehouse.staging_window_rows_literal('load_seq') }}
 {%- endmacro %}
 
 {#- The relation of a model of this project, by name, from the graph: lets a test read a model it has no
@@ -61,7 +68,7 @@
                               the window's subjects (int_window_subjects).
     Empty outside a window (a full refresh, or dbt run by hand), so every row is read. -#}
 {% macro test_window_predicate(relation) -%}
-    {%- if execute and env_var('CREDITWH_STAGE_VALIDATED_AFTER', '') != '' -%}
+    {%- if execute and credit_warehouse.window_set() -%}
         {%- for node in graph.nodes.values() if node.resource_type == 'model'
                 and node.alias == relation.identifier and node.schema == relation.schema
                 and node.config.materialized in ('incremental', 'view') -%}
@@ -69,13 +76,18 @@
             {%- if meta.get('window_tested') -%}
                 {{ credit_warehouse.staging_window_rows_literal('load_seq') }}
             {%- elif meta.get('window_key') == 'record_id' -%}
-                record_id in (select record_id from {{ credit_warehouse.model_relation('int_record_versions') }}
-                    where {{ credit_warehouse.staging_window_rows_literal('load_seq') }})
+                record_id in ({{ credit_warehouse.window_record_ids(credit_warehouse.model_relation('int_record_versions')) }})
             {%- elif meta.get('window_key') == 'subject_key' -%}
                 subject_key in (select subject_key from {{ credit_warehouse.model_relation('int_window_subjects') }})
             {%- endif -%}
         {%- endfor -%}
     {%- endif -%}
+{%- endmacro %}
+
+{#- `where` and the test window's predicate of a model, or nothing: for tests that read several models. -#}
+{% macro test_window_where(relation) -%}
+    {%- set window = credit_warehouse.test_window_predicate(relation) | trim -%}
+    {{ 'where ' ~ window if window else '' }}
 {%- endmacro %}
 
 {#- Duplicates of a key that involve a row of the window (test_window_predicate): a duplicate between two
@@ -122,4 +134,9 @@
 {#- The rows of a model replaced per subject that a daily build recomputes: the window's subjects. -#}
 {% macro in_window_subjects(column) -%}
     {{ column }} in (select subject_key from {{ ref('int_window_subjects') }})
+{%- endmacro %}
+
+{#- The category classes the subject credit file counts records of, one column each. -#}
+{% macro credit_file_category_classes() -%}
+    {{ return(['basic', 'admin', 'judicial', 'list', 'commitment', 'evaluation', 'special']) }}
 {%- endmacro %}

@@ -8,6 +8,7 @@ since (their fingerprint), or a file the last build saw was re-validated or remo
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -95,12 +96,17 @@ def staging_window(settings: Settings) -> StagingWindow:
             return StagingWindow(current, True, reason="dbt project, seeds or vars changed")
         if con.execute(VALIDATED_STATE_SQL, [last[1]]).fetchone() != (last[2], last[3]):
             return StagingWindow(current, True, reason="a file of an earlier build was re-validated")
-        # nothing validated since: past the last load, so every row group is skipped
-        low = con.execute("select coalesce(min(files.load_seq), (select max(load_seq) + 1 from raw.files), 0) "
-                          "from validation.validated_files as validated join raw.files as files using (file_sha256) "
-                          "where validated.validated_at > ?", [last[1]]).fetchone()[0]
-    after = last[1].isoformat(sep=" ", timespec="microseconds")
-    return StagingWindow(current, False, after, int(low), "files validated since the last build")
+        return window_since(con, last[1], current)
+
+
+def window_since(con: duckdb.DuckDBPyConnection, validated_after: dt.datetime, fingerprint: str) -> StagingWindow:
+    """The incremental build of the files validated after ``validated_after``."""
+    # nothing validated since: past the last load, so every row group is skipped
+    low = con.execute("select coalesce(min(files.load_seq), (select max(load_seq) + 1 from raw.files), 0) "
+                      "from validation.validated_files as validated join raw.files as files using (file_sha256) "
+                      "where validated.validated_at > ?", [validated_after]).fetchone()[0]
+    after = validated_after.isoformat(sep=" ", timespec="microseconds")
+    return StagingWindow(fingerprint, False, after, int(low), "files validated since the last build")
 
 
 def record_build(settings: Settings, window: StagingWindow) -> None:

@@ -7,7 +7,7 @@
 -- recomputed. A year of the 1,000,000-subject city rebuilt all of it every day.
 -- depends_on: {{ ref('int_window_subjects') }}
 {{ credit_warehouse.per_subject_incremental() }}
-{%- set category_classes = ['basic', 'admin', 'judicial', 'list', 'commitment', 'evaluation', 'special'] %}
+{%- set category_classes = credit_warehouse.credit_file_category_classes() %}
 
 with records as (
     select

@@ -2,13 +2,11 @@
 -- to now or belonged to in an earlier version (a corrected re-send can move a record to another
 -- subject, and the subject it left changes too). Computed once per build: the models and tests
 -- replaced per subject (int_subjects, int_subject_record_summary, fct_credit_record,
--- mart_subject_category_summary) read it
--- instead of each scanning every version again. Without a window (a full refresh), every subject.
-{%- if env_var('CREDITWH_STAGE_VALIDATED_AFTER', '') != '' %}
+-- mart_subject_category_summary) read it instead of each scanning every version again. Without a
+-- window (a full refresh), every subject, without the join.
+{%- if credit_warehouse.window_set() %}
 with window_records as (
-    select distinct record_id
-    from {{ ref('int_record_versions') }}
-    where {{ credit_warehouse.staging_window_rows_literal('load_seq') }}
+    {{ credit_warehouse.window_record_ids() }}
 )
 
 select distinct versions.subject_key

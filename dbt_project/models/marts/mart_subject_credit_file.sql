@@ -3,7 +3,7 @@
 -- What does not depend on the as-of date comes from int_subject_record_summary, kept per subject
 -- by the daily builds; only the counts judged at the as-of date read the records here, and only the
 -- records that can count (penalties, dishonest executees, the list categories).
-{%- set category_classes = ['basic', 'admin', 'judicial', 'list', 'commitment', 'evaluation', 'special'] %}
+{%- set category_classes = credit_warehouse.credit_file_category_classes() %}
 with subjects as (
     select * from {{ ref('dim_subject') }}
 ),
