@@ -140,3 +140,10 @@
 {% macro credit_file_category_classes() -%}
     {{ return(['basic', 'admin', 'judicial', 'list', 'commitment', 'evaluation', 'special']) }}
 {%- endmacro %}
+
+{#- not_materialized() on a full build only. On a daily build the CTE holds the window's records or
+    subjects: writing those out once is cheaper than filtering the whole table again at each
+    reference. -#}
+{% macro not_materialized_when_full() -%}
+    {%- if not is_incremental() %}{{ credit_warehouse.not_materialized() }}{% endif -%}
+{%- endmacro %}

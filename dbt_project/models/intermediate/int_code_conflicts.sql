@@ -4,7 +4,7 @@
 --   one_code_many_names                : one code carried by different subject names (重码)
 --   one_name_many_codes                : one subject name under different codes (重码)
 -- Organisations only: person ID numbers never appear here.
-with org_records as (
+with org_records as {{ credit_warehouse.not_materialized() }} (
     select
         record_id,
         uscc,

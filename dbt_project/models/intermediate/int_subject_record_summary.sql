@@ -9,7 +9,7 @@
 {{ credit_warehouse.per_subject_incremental() }}
 {%- set category_classes = credit_warehouse.credit_file_category_classes() %}
 
-with records as (
+with records as {{ credit_warehouse.not_materialized_when_full() }} (
     select
         records.record_id,
         records.subject_key,

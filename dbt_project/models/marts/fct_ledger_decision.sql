@@ -3,9 +3,12 @@
 -- the department's licence/penalty feed carries the same document number (quarantined rows count:
 -- they were submitted; 合规率 judges them). An unreported decision is concealed (瞒报, 004) once its
 -- report deadline (report_deadline_workdays after the decision) has passed at the as-of date.
-with entries as (
+{#- the latest version of each entry ranked on the ordering columns alone, then its row joined back
+    by (load_seq, row_number), as int_credit_records does #}
+with ranked as (
     select
-        *,
+        load_seq,
+        row_number,
         row_number() over (
             partition by department_code, category_code, record_key
             order by business_date desc, load_seq desc, row_number desc
@@ -14,7 +17,12 @@ with entries as (
 ),
 
 current_entries as (
-    select * from entries where version_rank = 1
+    select entries.*
+    from ranked
+    inner join {{ ref('stg_ledger_entries') }} as entries
+        on entries.load_seq = ranked.load_seq
+        and entries.row_number = ranked.row_number
+    where ranked.version_rank = 1
 ),
 
 decision_categories as (

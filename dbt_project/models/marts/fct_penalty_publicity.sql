@@ -9,13 +9,30 @@
 -- Publicity ends at the delivered 公示截止期 but never later than decision date + the severity's
 -- maximum period; without it, at decision date + maximum period.
 with penalties as (
-    select records.*
+    {#- only the columns the mart shows: with_until is read three times, so DuckDB writes it out -#}
+    select
+        records.record_id,
+        records.department_code,
+        records.department_name,
+        records.subject_key,
+        records.subject_kind,
+        records.subject_display_name,
+        records.uscc,
+        records.id_number_masked,
+        records.doc_number,
+        records.event_date,
+        records.matter,
+        records.penalty_category,
+        records.summary,
+        records.amount_10k_yuan,
+        records.authority
     from {{ ref('fct_credit_record') }} as records
     where records.record_layout = 'penalty'
 ),
 
 delivered as (
-    select file_sha256, row_number, publicity_until
+    {#- a row is (load_seq, row_number): two integers join cheaper than the 64-character file hash -#}
+    select load_seq, row_number, publicity_until
     from {{ ref('stg_penalties') }}
 ),
 
@@ -42,7 +59,7 @@ with_until as (
     inner join {{ ref('int_credit_records') }} as current_records
         on current_records.record_id = penalties.record_id
     left join delivered
-        on delivered.file_sha256 = current_records.latest_file_sha256
+        on delivered.load_seq = current_records.latest_load_seq
         and delivered.row_number = current_records.latest_row_number
 ),
 

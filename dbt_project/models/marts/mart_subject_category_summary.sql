@@ -9,7 +9,7 @@
 -- depends_on: {{ ref('int_window_subjects') }}
 {{ credit_warehouse.per_subject_incremental() }}
 
-with records as (
+with records as {{ credit_warehouse.not_materialized_when_full() }} (
     select * from {{ ref('fct_credit_record') }}
     {%- if is_incremental() %}
     where {{ credit_warehouse.in_window_subjects('subject_key') }}

@@ -8,11 +8,11 @@
 --   it again (that version's failure carries on; failing_since keeps the first date).
 -- A row without a record key (key field blank) cannot be matched by a re-send: it stays open.
 -- Offending values are masked (stg_row_issues); record keys embedding an ID number are hashed.
-with issues as (
+with issues as {{ credit_warehouse.not_materialized() }} (
     select * from {{ ref('stg_row_issues') }}
 ),
 
-row_keys as (
+row_keys as {{ credit_warehouse.not_materialized() }} (
     select * from {{ ref('stg_feed_row_keys') }}
 ),
 
