@@ -21,7 +21,8 @@ versions as (
     where record_id in ({{ credit_warehouse.window_record_ids() }})
 ),
 {%- else -%}
-{#- read twice (ranking, then the winners' rows): DuckDB would write the year's versions out whole -#}
+{#- read twice (ranking, then the winners' rows): DuckDB would write the year's versions out whole.
+    all_versions needs the hint too: inlining versions makes it read twice as well. -#}
 versions as {{ credit_warehouse.not_materialized() }} (
     select * from all_versions
 ),
