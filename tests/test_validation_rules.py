@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from credit_warehouse.catalogue import Catalogue
+from credit_warehouse.validation.code_names import refresh_code_names
 from credit_warehouse.validation.rule_docs import BEGIN, END, SUMMARIES, rules_markdown
 from credit_warehouse.validation.rule_table import rule_rows
 from credit_warehouse.validation.rules import batch_statements, build_rules, offending_rows_sql, reason_for
@@ -49,7 +50,9 @@ def add(con, catalogue, seq: int, row: int, category: str, **values) -> None:
 
 def offending(con, rule) -> list[tuple[str, int, str]]:
     """(file, row, value) the row_issues insert would record; GX's display query must agree."""
-    for statement in batch_statements("raw.feed_rows", Catalogue.load(), "batch"):
+    catalogue = Catalogue.load()
+    refresh_code_names(con, catalogue)
+    for statement in batch_statements("raw.feed_rows", catalogue, "batch"):
         con.execute(statement)
     batch = "batch"
     rows = con.execute(offending_rows_sql(rule, batch)).fetchall()
@@ -83,6 +86,46 @@ def test_a_code_under_another_name_is_duplicate_code(con, catalogue, rules):
     # a registration names the subject with authority: the earlier penalties become the 重码
     add(con, catalogue, 3, 1, "C01", subject_name="大同市乙公司", uscc=ORG)
     assert offending(con, rules["duplicate_code.uscc"]) == [("file1", 1, ORG), ("file1", 2, ORG.lower())]
+
+
+def _reference_names(con) -> list[tuple]:
+    return con.execute("select * from validation.code_names order by code").fetchall()
+
+
+def test_reference_names_kept_load_by_load_equal_the_whole_history_at_once(con, catalogue):
+    """validation.code_names folded in after every load (landing order shuffled, as a recovery can
+    land a lower load_seq late) holds what one fold over every row gives."""
+    import random
+
+    names = ["甲公司", "乙公司", "丙公司"]
+    codes = [ORG, "91140213MA00000024", "91140213MA0000003X"]
+    loads = [[(seq, row, random.Random(seq * 10 + row).choice(["C01", "C02", "C03", "C03"]),
+               codes[(seq + row) % 3], names[(seq * row) % 3]) for row in range(1, 4)] for seq in range(1, 25)]
+    random.Random(7).shuffle(loads)
+    folded = 0
+    for load in loads:  # a load lands whole, then is folded
+        for seq, row, category, code, name in load:
+            add(con, catalogue, seq, row, category, subject_name=name, uscc=code, doc_number=f"{seq}-{row}")
+        folded += refresh_code_names(con, catalogue)
+    assert folded == 24
+    assert refresh_code_names(con, catalogue) == 0  # nothing new
+    at_once = duckdb.connect()
+    ensure_schema(at_once, catalogue)
+    for seq, row, category, code, name in (row for load in loads for row in load):
+        add(at_once, catalogue, seq, row, category, subject_name=name, uscc=code, doc_number=f"{seq}-{row}")
+    assert refresh_code_names(at_once, catalogue) == 24
+    assert _reference_names(con) == _reference_names(at_once)
+    assert len(_reference_names(con)) == 3
+
+
+def test_reference_names_are_rebuilt_when_the_catalogue_changes_what_is_checked(con, catalogue, rules):
+    add(con, catalogue, 1, 1, "C03", subject_name="大同市甲公司", uscc=ORG, doc_number="a")
+    add(con, catalogue, 2, 1, "C03", subject_name="大同市乙公司", uscc=ORG, doc_number="b")
+    assert offending(con, rules["duplicate_code.uscc"]) == [("file2", 1, ORG)]
+    con.execute("update validation.code_name_loads set basis = 'C03/'")  # built by another catalogue
+    con.execute("update validation.code_names set first_name = '别的公司'")
+    assert refresh_code_names(con, catalogue) == 2
+    assert offending(con, rules["duplicate_code.uscc"]) == [("file2", 1, ORG)]
 
 
 def test_region_codes_need_a_province_level_prefix(con, catalogue, rules):

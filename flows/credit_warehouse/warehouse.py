@@ -60,6 +60,12 @@ create table if not exists validation.rules (
     field varchar not null, category_code varchar not null, field_header_zh varchar, description varchar,
     reason_zh varchar not null
 );
+-- 重码's reference names per code over the loads folded in (validation/code_names.py)
+create table if not exists validation.code_names (
+    code varchar not null, register_position bigint, register_name varchar,
+    first_position bigint not null, first_name varchar not null
+);
+create table if not exists validation.code_name_loads (load_seq bigint not null, basis varchar not null);
 create table if not exists validation.expectation_results (
     run_id varchar not null, suite varchar not null, expectation varchar not null, rule_id varchar,
     severity varchar, success boolean not null, unexpected_count bigint, sample_values varchar,

@@ -48,8 +48,10 @@ CODE_SUFFIX, DATE_SUFFIX = "__code", "__date"
 # The record key of a batch row, the rows of its file with that key, and their distinct contents.
 RECORD_KEY, KEY_COPIES, KEY_VERSIONS = "record__key", "record__copies", "record__versions"
 KEY_CONTENT = "record__content"  # a hash of the row's catalogue values: tells versions from copies
-# The subject name the row's code was first delivered under (重码): a batch column.
+# The subject name the row's code was first delivered under (重码): a batch column, looked up in the
+# names kept per code (validation.code_names: code_names.refresh_code_names) over the loads folded in.
 REFERENCE_NAME = SUBJECT_CODE_FIELD + "__reference_name"
+CODE_NAMES_TABLE, CODE_NAME_LOADS_TABLE = "validation.code_names", "validation.code_name_loads"
 
 
 class CatalogueRuleError(ValueError):
@@ -124,9 +126,9 @@ def batch_statements(source: str, catalogue: Catalogue, table: str) -> list[str]
     """Statements materialising a batch the rules run on into ``table``: the rows of ``source``
     (raw.feed_rows or a subquery of it), the derived columns, the record key and how often it occurs
     in its file (copies) with how many different contents (versions), and the name the row's code
-    was first delivered under (重码). The runner materialises it once per batch
-    (validation.pending_rows), so the uniqueness rules read two columns instead of a self-join each,
-    and 重码 one column instead of the history.
+    was first delivered under (重码, from validation.code_names: run ``code_names.refresh_code_names``
+    first). The runner materialises it once per batch (validation.pending_rows), so the uniqueness
+    rules read two columns instead of a self-join each, and 重码 one column instead of the history.
 
     In steps, not one query: the rows are written once with copies = versions = 1, then only the rows
     of keys seen more than once in their file are updated (a few thousand in a month of the
@@ -135,26 +137,21 @@ def batch_statements(source: str, catalogue: Catalogue, table: str) -> list[str]
     derived = "".join(f", {expression} as {name}" for name, expression in derived_columns(catalogue).items())
     key = _by_key_group(catalogue, lambda categories, fields: _key_sql(catalogue, categories, fields, ALIAS))
     content = _by_key_group(catalogue, lambda categories, _: _content_sql(catalogue, categories, ALIAS))
-    statements = []
     reference_name = reference_join = ""
-    names = _reference_names_sql(catalogue, source)
-    if names:  # the catalogue checks 重码
-        statements.append(f"create or replace temp table batch_code_names as {names}")
-        reference_name = f", batch_code_names.reference_name as {REFERENCE_NAME}"
-        reference_join = (f" left join batch_code_names "
-                          f"on batch_code_names.code = {sql.clean_code_sql(_col(SUBJECT_CODE_FIELD))}")
-    statements.append(
+    if named_code_categories(catalogue):  # the catalogue checks 重码
+        reference_name = (f", coalesce(code_names.register_name, code_names.first_name) as {REFERENCE_NAME}")
+        reference_join = (f" left join {CODE_NAMES_TABLE} as code_names "
+                          f"on code_names.code = {sql.clean_code_sql(_col(SUBJECT_CODE_FIELD))}")
+    statements = [
         f"create or replace table {table} as select {ALIAS}.*{derived}, {key} as {RECORD_KEY}, "
         f"{content} as {KEY_CONTENT}, 1 as {KEY_COPIES}, 1 as {KEY_VERSIONS}{reference_name} "
-        f"from {source} as {ALIAS}{reference_join}")
+        f"from {source} as {ALIAS}{reference_join}"]
     statements.append(
         f"update {table} set {KEY_COPIES} = same_key.copies, {KEY_VERSIONS} = same_key.versions "
         f"from (select file_sha256, {RECORD_KEY}, count(*) as copies, count(distinct {KEY_CONTENT}) as versions "
         f"from {table} where {RECORD_KEY} is not null group by file_sha256, {RECORD_KEY} having count(*) > 1) "
         f"as same_key where same_key.file_sha256 = {table}.file_sha256 "
         f"and same_key.{RECORD_KEY} = {table}.{RECORD_KEY}")
-    if names:
-        statements.append("drop table batch_code_names")
     return statements
 
 
@@ -385,28 +382,16 @@ def _region_ok(catalogue: Catalogue, code_kind: str, prefix: str) -> str:
     return f"({sql.in_list(prefix, prefixes)})"
 
 
-def _named_code_categories(catalogue: Catalogue) -> list[str]:
+def named_code_categories(catalogue: Catalogue) -> list[str]:
     """The categories whose layout has both the subject code and the subject name (重码 is checked in)."""
     return [c for c in sorted(catalogue.categories)
             if _layout_has(catalogue, c, SUBJECT_CODE_FIELD) and _layout_has(catalogue, c, SUBJECT_NAME_FIELD)]
 
 
-def _reference_names_sql(catalogue: Catalogue, batch: str) -> str | None:
-    """code -> the subject name it was first delivered under, for the codes of ``batch`` (a relation
-    with the raw columns), over all of raw.feed_rows; see ``duplicate_code_rules``."""
-    field, name = SUBJECT_CODE_FIELD, SUBJECT_NAME_FIELD
-    categories = _named_code_categories(catalogue)
-    if not categories:
-        return None
-    registers = [c for c in categories if catalogue.layout_of(c).key_fields == (field,)]
-    is_register = sql.in_list("category_code", tuple(registers)) if registers else "false"
-    return (f"select code, coalesce(arg_min(name, position) filter (where is_register), "
-            f"arg_min(name, position)) as reference_name from (select {sql.clean_code_sql(field)} as code, "
-            f"{sql.normalize_name_sql(name)} as name, {is_register} as is_register, "
-            f"load_seq * 100000000 + row_number as position from {RAW_TABLE} "
-            f"where {sql.in_list('category_code', tuple(categories))} and not {sql.blank_sql(field)} "
-            f"and not {sql.blank_sql(name)} and {sql.clean_code_sql(field)} in "
-            f"(select {sql.clean_code_sql(field)} from {batch})) as named group by code")
+def registration_categories(catalogue: Catalogue) -> list[str]:
+    """The 重码 categories whose layout is keyed by the code itself: their name is the reference."""
+    return [c for c in named_code_categories(catalogue)
+            if catalogue.layout_of(c).key_fields == (SUBJECT_CODE_FIELD,)]
 
 
 def duplicate_code_rules(catalogue: Catalogue) -> list[Rule]:
@@ -416,10 +401,11 @@ def duplicate_code_rules(catalogue: Catalogue) -> list[Rule]:
     itself), else the earliest name any row carried it under (load order), over all of raw.feed_rows:
     later rows naming another subject are flagged. A legitimate renaming shows up too: a warning.
     The reference name is a batch column (``batch_statements``): reading the history in the predicate cost
-    each of GX's two queries and the row_issues insert ~9 s (1,000,000 subjects, a month's batch).
+    each of GX's two queries and the row_issues insert ~9 s (1,000,000 subjects, a month's batch), and
+    it is kept per code (``code_names``): reading the history once per batch cost 19.6 s a batch.
     """
     field, name = SUBJECT_CODE_FIELD, SUBJECT_NAME_FIELD
-    categories = _named_code_categories(catalogue)
+    categories = named_code_categories(catalogue)
     if not categories:
         return []
     headers = _headers(s for c in categories for s in catalogue.fields_of(c) if s.field == field)
