@@ -293,7 +293,7 @@ def test_incremental_staging_equals_a_full_rebuild(city, tmp_path):
     assert "load_seq >= " in compiled.read_text()  # and recompute only the records it touched
     windowed = {path.name.split(".")[0] for path in compiled.parents[1].rglob("*no_unmasked_id_numbers*.sql")
                 if "load_seq >= " in path.read_text()}  # PII scans read the window's rows of row-wise models
-    assert any("stg_penalties" in name for name in windowed) and any("int_record_versions" in name for name in windowed)
+    assert any("stg_penalties" in name for name in windowed) and any("stg_feed_row_keys" in name for name in windowed)
     assert not any(table in name for name in windowed for table in ("stg_row_issues", "fct_penalty", "fct_ledger"))
     last_build = json.loads((city["home"] / "dbt/target/run_results.json").read_text())["results"]
     built = {r["unique_id"].split(".")[0] for r in last_build}

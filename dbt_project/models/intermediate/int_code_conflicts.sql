@@ -4,46 +4,22 @@
 --   one_code_many_names                : one code carried by different subject names (重码)
 --   one_name_many_codes                : one subject name under different codes (重码)
 -- Organisations only: person ID numbers never appear here.
-with org_records as {{ credit_warehouse.not_materialized() }} (
-    select
-        record_id,
-        uscc,
-        subject_name,
-        subject_name_normalized,
-        department_code,
-        report_date
-    from {{ ref('int_credit_records') }}
-    where not is_person
-        and uscc is not null
-        and subject_name_normalized is not null
-),
-
-code_names as (
-    select
-        uscc,
-        subject_name_normalized,
-        min(subject_name) as subject_name,
-        count(*) as record_count
-    from org_records
-    group by uscc, subject_name_normalized
+-- Over int_code_names (the codes and names of current records with the codes' figures, kept per
+-- subject), not the records themselves.
+with code_names as (
+    select * from {{ ref('int_code_names') }}
 ),
 
 code_stats as (
-    select
+    select distinct
         uscc,
-        count(*) as record_count,
-        count(distinct subject_name_normalized) as name_count,
-        count(distinct department_code) as department_count,
-        min(report_date) as first_report_date,
-        max(report_date) as last_report_date
-    from org_records
-    group by uscc
-),
-
-code_departments as (
-    select uscc, {{ dbt.listagg('department_code', "','", 'order by department_code') }} as departments
-    from (select distinct uscc, department_code from org_records) as pairs
-    group by uscc
+        record_count,
+        name_count,
+        department_count,
+        departments,
+        first_report_date,
+        last_report_date
+    from code_names
 ),
 
 code_name_lists as (
@@ -97,7 +73,7 @@ select
     related_codes.related_codes,
     code_stats.record_count,
     code_stats.department_count,
-    code_departments.departments,
+    code_stats.departments,
     code_stats.first_report_date,
     code_stats.last_report_date
 from conflicts
@@ -107,5 +83,3 @@ left join code_name_lists
     on code_name_lists.uscc = conflicts.uscc
 left join related_codes
     on related_codes.uscc = conflicts.uscc
-left join code_departments
-    on code_departments.uscc = conflicts.uscc
