@@ -26,7 +26,13 @@ from credit_warehouse.catalogue import Catalogue
 from credit_warehouse.codes import ASCII_FORMS, FULLWIDTH_FORMS, mask_id_number, person_key
 from credit_warehouse.inbox import inbox_path
 from credit_warehouse.settings import DBT_PROJECT_DIR, load_settings
-from credit_warehouse.validation.expressions import DATE_FORMATS, nfkc_sql
+from credit_warehouse.validation.expressions import (
+    _DATE_SHAPE_REGEX,
+    DATE_FORMATS,
+    nfkc_sql,
+    parse_date_sql,
+    trim_whitespace_sql,
+)
 from openpyxl import Workbook
 
 CATALOGUE = Catalogue.load()
@@ -353,13 +359,32 @@ def test_nfkc_forms_and_date_formats_are_the_same_in_validation_and_dbt():
     and formats the Python twins use."""
     macros = (DBT_PROJECT_DIR / "macros" / "parsing.sql").read_text(encoding="utf-8")
     assert f"'{FULLWIDTH_FORMS}', '{ASCII_FORMS}'" in macros and FULLWIDTH_FORMS in nfkc_sql("x")
-    assert "[" + ", ".join(f"'{f}'" for f in DATE_FORMATS) + "]" in macros
+    assert all(f"try_strptime({{{{ text }}}}, '{f}')" in macros for f in DATE_FORMATS)
     # mask_ids_in_text skips nfkc for values without a match of this class: it must hold every form.
     found = re.search(r"macro nfkc_chars_class\(\) -%}\s*(\S+)\s*{%- endmacro", macros)
     assert found is not None
     chars_class = re.compile(re.sub(r"\\x\{([0-9A-F]{4})\}", lambda m: chr(int(m[1], 16)), found[1]))
     assert all(chars_class.fullmatch(form) for form in FULLWIDTH_FORMS)
     assert not chars_class.search(ASCII_FORMS)
+
+
+def test_a_date_is_parsed_with_its_separators_format_as_with_every_format_in_turn():
+    """parse_date_sql (and the dbt macro, its twin) picks the one format the separator names; trying the
+    formats of DATE_FORMATS in turn must give the same date, or null, for any value."""
+    values = ["2025-01-05", "2025-1-5", "2025-02-30", "2025-13-01", "2025/01/05", "2025/2/29", "2024/2/29",
+              "2025.01.05", "2025.1.32", "20250105", "20251301", "20250230", "2025年1月5日", "2025年02月30日",
+              "2025-01-05 12:30", "2025-01-05 12:30:00.5", "2025.01.05 08:00:00", "20250105 23:59",
+              "２０２５-０１-０５", "２０２５年１月５日", " 2025-01-05 ", "2025-01", "202501", "2025", "abc", "",
+              "2025-01-05T12:00", "12/31/2025", "2025-01/05", "2025.01-05", "99999999", "0000-01-01"]
+    listed = ", ".join(f"'{f}'" for f in DATE_FORMATS)
+    every = f"cast(try_strptime(string_split(v, ' ')[1], [{listed}]) as date)"
+    con = duckdb.connect()
+    reference = f"""(case when regexp_full_match(v, '{_DATE_SHAPE_REGEX}') then {every}
+        when regexp_full_match({trim_whitespace_sql(nfkc_sql("v"))}, '{_DATE_SHAPE_REGEX}')
+        then {every.replace("string_split(v,", f"string_split({trim_whitespace_sql(nfkc_sql('v'))},")} end)"""
+    rows = con.execute(f"select v, {parse_date_sql('v')}, {reference} from unnest(?) as t(v)", [values]).fetchall()
+    assert [r for r in rows if r[1] != r[2]] == []
+    assert sum(r[1] is not None for r in rows) > 12
 
 
 # --- a 200 MB file --------------------------------------------------------------------------------

@@ -785,6 +785,41 @@ def test_no_raw_id_number_column_in_staging(warehouse):
                 )
 
 
+def show_macros(tmp_path: Path, values: list[str], macros: dict[str, str]) -> dict[str, dict]:
+    """{value: {column: result}} of project macros applied to each value (`x`), through `dbt show`."""
+    db = tmp_path / "macros.duckdb"
+    duckdb.connect(str(db)).close()
+    calls = ", ".join(f"{{{{ credit_warehouse.{call} }}}} as {name}" for name, call in macros.items())
+    listed = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+    sql = f"select x, {calls} from unnest([{listed}]) as t(x)"
+    os.environ["CREDITWH_WORK_DB"] = str(db)
+    from dbt.cli.main import dbtRunner
+
+    result = dbtRunner().invoke(
+        [
+            "show",
+            "--inline",
+            sql,
+            "--limit",
+            str(len(values) + 1),
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(tmp_path / "target"),
+            "--log-path",
+            str(tmp_path / "logs"),
+            "--vars",
+            json.dumps({"pii_secret": SECRET}),
+            "--quiet",
+        ]
+    )
+    assert result.success, result.exception
+    table = result.result.results[0].agate_table
+    return {row[0]: dict(zip(table.column_names, row, strict=True)) for row in table.rows}
+
+
 def test_sql_identifier_macros_agree_with_python(tmp_path):
     """person_key, mask, USCC and resident ID checks in SQL = credit_warehouse.codes, on tricky values."""
     from credit_warehouse.codes import make_resident_id, make_uscc
@@ -806,41 +841,10 @@ def test_sql_identifier_macros_agree_with_python(tmp_path):
         make_resident_id("140212", dt.date(2000, 2, 29), 5),
         "9114O213MA0000001X",
     ]
-    db = tmp_path / "macros.duckdb"
-    duckdb.connect(str(db)).close()
-    sql = (
-        "select x, {{ credit_warehouse.person_key('x') }} as pk, "
-        "{{ credit_warehouse.mask_id_number(credit_warehouse.clean_code('x')) }} as masked, "
-        "{{ credit_warehouse.uscc_status(credit_warehouse.clean_code('x')) }} as uscc, "
-        "{{ credit_warehouse.resident_id_status(credit_warehouse.clean_code('x')) }} as rid "
-        "from (values " + ", ".join(f"('{v}')" for v in values) + ") as t(x)"
-    )
-    os.environ["CREDITWH_WORK_DB"] = str(db)
-    from dbt.cli.main import dbtRunner
-
-    result = dbtRunner().invoke(
-        [
-            "show",
-            "--inline",
-            sql,
-            "--limit",
-            "100",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(tmp_path / "target"),
-            "--log-path",
-            str(tmp_path / "logs"),
-            "--vars",
-            json.dumps({"pii_secret": SECRET}),
-            "--quiet",
-        ]
-    )
-    assert result.success, result.exception
-    table = result.result.results[0].agate_table
-    shown = {row[0]: dict(zip(table.column_names, row, strict=True)) for row in table.rows}
+    shown = show_macros(tmp_path, values, {
+        "pk": "person_key('x')", "masked": "mask_id_number(credit_warehouse.clean_code('x'))",
+        "uscc": "uscc_status(credit_warehouse.clean_code('x'))",
+        "rid": "resident_id_status(credit_warehouse.clean_code('x'))"})
     assert set(shown) == set(values)
     for value in values:
         clean = value.strip().upper()
@@ -851,6 +855,30 @@ def test_sql_identifier_macros_agree_with_python(tmp_path):
         assert got["rid"] == (resident_id_problem(clean) or "resident_id_valid").removeprefix(
             "resident_id_"
         ), value
+
+
+
+def test_nfkc_and_parse_date_macros_give_what_translate_and_every_format_give(tmp_path):
+    """nfkc skips translate for values it would not change and uses two replaces for Chinese prose
+    whose only full-width forms are the comma and colon; parse_date tries the one format the
+    separator names. Both must give what translate over every form, and the validation twin of
+    parse_date, give: for plain values, prose, codes and dates in every width."""
+    from credit_warehouse.codes import ASCII_FORMS, FULLWIDTH_FORMS
+    from credit_warehouse.validation.expressions import parse_date_sql
+
+    values = ["plain ASCII 123", "没收违法所得人民币2100元，罚款人民币23500元。", "地址：大同市；电话？",
+              "９１１４０２１３ＭＡ００００００１６", "ａｂｃ－／．，：　xyz", "２０２５年１月５日",
+              "２０２５-０１-０５",
+              "2025-01-05", "2025/1/5", "2025.01.05 08:00", "20250230", "2025年02月03日", "，only comma",
+              "（括号）、顿号", "　2025-01-05　", "", "12/31/2025", "2025-13-01"]
+    shown = show_macros(tmp_path, values, {"nfkc": "nfkc('x')", "parsed": "parse_date('x')"})
+    table = str.maketrans(FULLWIDTH_FORMS, ASCII_FORMS)
+    twin = duckdb.connect()
+    for value in values:
+        assert shown[value]["nfkc"] == value.translate(table), value
+        expected = twin.execute(f"select {parse_date_sql('v')} from (select ? as v)", [value]).fetchone()[0]
+        assert shown[value]["parsed"] == expected, value
+    assert sum(v["parsed"] is not None for v in shown.values()) == 7
 
 
 # -- validation failures for stewards --------------------------------------------------------------

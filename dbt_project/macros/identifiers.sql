@@ -90,11 +90,13 @@
     reported under its owner's ID): it has the ID shape, and it is not a valid USCC that merely
     happens to look like one (valid USCC with a wrong ID check character). -#}
 {% macro is_resident_id_like(expression) -%}
-    coalesce(
-        {{ credit_warehouse.regex_matches(expression, '^' ~ credit_warehouse.resident_id_regex() ~ '$') }}
-        and not ({{ credit_warehouse.uscc_status(expression) }} = 'valid'
-                 and not {{ credit_warehouse.resident_id_check_ok(expression) }}),
-        false)
+    {#- A case, not `and`: DuckDB evaluates both sides of an `and` in a select list for every row, and
+        the USCC check character (17 lookups) of every code cost stg_payments 7.9 s of 11.6M values at
+        1,000,000 subjects; the branch runs only for the few values shaped like an ID number. -#}
+    case when {{ credit_warehouse.regex_matches(expression, '^' ~ credit_warehouse.resident_id_regex() ~ '$') }}
+        then coalesce(not ({{ credit_warehouse.uscc_status(expression) }} = 'valid'
+                           and not {{ credit_warehouse.resident_id_check_ok(expression) }}), false)
+        else false end
 {%- endmacro %}
 
 {#- Keyed hash of an ID number: sha256(pii_secret || upper(trim(id)))[:32] (codes.person_key). -#}
