@@ -862,23 +862,30 @@ def test_nfkc_and_parse_date_macros_give_what_translate_and_every_format_give(tm
     """nfkc skips translate for values it would not change and uses two replaces for Chinese prose
     whose only full-width forms are the comma and colon; parse_date tries the one format the
     separator names. Both must give what translate over every form, and the validation twin of
-    parse_date, give: for plain values, prose, codes and dates in every width."""
+    parse_date, give: for plain values, prose, codes and dates in every width. normalize_period
+    (record keys) must key a period as validation's twin does, whatever its width."""
     from credit_warehouse.codes import ASCII_FORMS, FULLWIDTH_FORMS
-    from credit_warehouse.validation.expressions import parse_date_sql
+    from credit_warehouse.validation.expressions import normalize_period_sql, parse_date_sql
 
     values = ["plain ASCII 123", "没收违法所得人民币2100元，罚款人民币23500元。", "地址：大同市；电话？",
               "９１１４０２１３ＭＡ００００００１６", "ａｂｃ－／．，：　xyz", "２０２５年１月５日",
               "２０２５-０１-０５",
               "2025-01-05", "2025/1/5", "2025.01.05 08:00", "20250230", "2025年02月03日", "，only comma",
-              "（括号）、顿号", "　2025-01-05　", "", "12/31/2025", "2025-13-01"]
-    shown = show_macros(tmp_path, values, {"nfkc": "nfkc('x')", "parsed": "parse_date('x')"})
+              "（括号）、顿号", "　2025-01-05　", "", "12/31/2025", "2025-13-01",
+              "2025-03", "2025/03", "202503", " 2025-03 ",
+              "２０２５－０３", "２０２５／０３", "２０２５０３", "　202503"]
+    shown = show_macros(tmp_path, values, {"nfkc": "nfkc('x')", "parsed": "parse_date('x')",
+                                           "period": "normalize_period('x')"})
     table = str.maketrans(FULLWIDTH_FORMS, ASCII_FORMS)
     twin = duckdb.connect()
     for value in values:
         assert shown[value]["nfkc"] == value.translate(table), value
-        expected = twin.execute(f"select {parse_date_sql('v')} from (select ? as v)", [value]).fetchone()[0]
-        assert shown[value]["parsed"] == expected, value
+        parsed, period = twin.execute(f"select {parse_date_sql('v')}, {normalize_period_sql('v')} "
+                                      "from (select ? as v)", [value]).fetchone()
+        assert shown[value]["parsed"] == parsed, value
+        assert shown[value]["period"] == period, value
     assert sum(v["parsed"] is not None for v in shown.values()) == 7
+    assert {shown[v]["period"] for v in values[-8:]} == {"202503"}
 
 
 # -- validation failures for stewards --------------------------------------------------------------

@@ -119,8 +119,14 @@ def clean_code_sql(expression: str) -> str:
 
 
 def normalize_period_sql(expression: str) -> str:
-    """Twin of the dbt macro ``normalize_period``: YYYY-MM / YYYY/MM / YYYYMM -> YYYYMM, '' -> null."""
-    return f"nullif(substr(replace(replace(trim({expression}), '-', ''), '/', ''), 1, 6), '')"
+    """Twin of the dbt macro ``normalize_period``: YYYY-MM / YYYY/MM / YYYYMM -> YYYYMM, '' -> null,
+    full-width forms as ASCII (so a period typed in full width keys a record as staging keys it). A
+    period that matches as delivered skips the mapping and the trim, which would change nothing."""
+    def period(value: str) -> str:
+        return f"nullif(substr(replace(replace(trim({value}), '-', ''), '/', ''), 1, 6), '')"
+
+    return (f"(case when regexp_full_match({expression}, '{PERIOD_REGEX}') then {period(expression)} "
+            f"else {period(nfkc_sql(expression))} end)")
 
 
 def normalize_name_sql(expression: str) -> str:
