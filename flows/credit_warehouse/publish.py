@@ -55,6 +55,9 @@ def publish(settings: Settings) -> list[str]:
         # Without it DuckDB's default (80% of RAM) let the copies' written blocks pile up in memory: a
         # year of the 1,000,000-subject city peaked at 10.8 GiB here, 3.0 GiB with it, in the same time.
         con.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")
+        # A copy has no order to keep (analysts' queries say theirs); without it DuckDB's threads write
+        # as they go instead of in the source's order: fct_credit_record's copy at year scale 53.6 -> 44.6 s.
+        con.execute("set preserve_insertion_order = false")
         con.execute(f"attach '{settings.work_db}' as work (read_only)")
         schemas = ", ".join(f"'{schema}'" for schema in PUBLISHED_SCHEMAS)
         tables = con.execute(
