@@ -29,6 +29,7 @@ from credit_warehouse.settings import DBT_PROJECT_DIR, load_settings
 from credit_warehouse.validation.expressions import (
     _DATE_SHAPE_REGEX,
     DATE_FORMATS,
+    NFKC_CHARS_CLASS,
     nfkc_sql,
     parse_date_sql,
     trim_whitespace_sql,
@@ -366,6 +367,7 @@ def test_nfkc_forms_and_date_formats_are_the_same_in_validation_and_dbt():
     chars_class = re.compile(re.sub(r"\\x\{([0-9A-F]{4})\}", lambda m: chr(int(m[1], 16)), found[1]))
     assert all(chars_class.fullmatch(form) for form in FULLWIDTH_FORMS)
     assert not chars_class.search(ASCII_FORMS)
+    assert found[1] == NFKC_CHARS_CLASS  # nfkc_sql's guard, the same class
 
 
 def test_a_date_is_parsed_with_its_separators_format_as_with_every_format_in_turn():

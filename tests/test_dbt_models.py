@@ -861,11 +861,12 @@ def test_sql_identifier_macros_agree_with_python(tmp_path):
 def test_nfkc_and_parse_date_macros_give_what_translate_and_every_format_give(tmp_path):
     """nfkc skips translate for values it would not change and uses two replaces for Chinese prose
     whose only full-width forms are the comma and colon; parse_date tries the one format the
-    separator names. Both must give what translate over every form, and the validation twin of
-    parse_date, give: for plain values, prose, codes and dates in every width. normalize_period
-    (record keys) must key a period as validation's twin does, whatever its width."""
+    separator names. Both must give what translate over every form (and nfkc_sql, its validation
+    twin), and the validation twin of parse_date, give: for plain values, prose, codes and dates in
+    every width. normalize_period (record keys) must key a period as validation's twin does, whatever
+    its width."""
     from credit_warehouse.codes import ASCII_FORMS, FULLWIDTH_FORMS
-    from credit_warehouse.validation.expressions import normalize_period_sql, parse_date_sql
+    from credit_warehouse.validation.expressions import nfkc_sql, normalize_period_sql, parse_date_sql
 
     values = ["plain ASCII 123", "没收违法所得人民币2100元，罚款人民币23500元。", "地址：大同市；电话？",
               "９１１４０２１３ＭＡ００００００１６", "ａｂｃ－／．，：　xyz", "２０２５年１月５日",
@@ -880,8 +881,10 @@ def test_nfkc_and_parse_date_macros_give_what_translate_and_every_format_give(tm
     twin = duckdb.connect()
     for value in values:
         assert shown[value]["nfkc"] == value.translate(table), value
-        parsed, period = twin.execute(f"select {parse_date_sql('v')}, {normalize_period_sql('v')} "
-                                      "from (select ? as v)", [value]).fetchone()
+        mapped, parsed, period = twin.execute(
+            f"select {nfkc_sql('v')}, {parse_date_sql('v')}, {normalize_period_sql('v')} from (select ? as v)",
+            [value]).fetchone()
+        assert mapped == value.translate(table), value
         assert shown[value]["parsed"] == parsed, value
         assert shown[value]["period"] == period, value
     assert sum(v["parsed"] is not None for v in shown.values()) == 7

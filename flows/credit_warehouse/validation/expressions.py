@@ -34,6 +34,8 @@ _DATE_SHAPE_REGEX = (r"[0-9]{4}(-[0-9]{1,2}-[0-9]{1,2}|/[0-9]{1,2}/[0-9]{1,2}|\.
                      r"|年[0-9]{1,2}月[0-9]{1,2}日)"
                      r"( [0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?")
 PERIOD_REGEX = "[0-9]{4}[-/]?(0[1-9]|1[0-2])"
+# Every character nfkc_sql maps (and a few full-width forms it leaves alone): dbt's nfkc_chars_class.
+NFKC_CHARS_CLASS = r"[\x{FF0C}-\x{FF5A}\x{3000}]"
 # Codes needing no normalisation (the common case): the fast path of normalize_code.
 _PLAIN_CODE_REGEX = "[0-9A-Za-z]+"
 # Amounts needing no normalisation (the common case): the fast path of parse_amount.
@@ -55,8 +57,11 @@ def in_list(expression: str, values: tuple[str, ...] | list[str]) -> str:
 
 
 def nfkc_sql(expression: str) -> str:
-    """Full-width digits, letters and separators as ASCII (codes.FULLWIDTH_FORMS): dbt macro ``nfkc``."""
-    return f"translate({expression}, {literal(FULLWIDTH_FORMS)}, {literal(ASCII_FORMS)})"
+    """Full-width digits, letters and separators as ASCII (codes.FULLWIDTH_FORMS): dbt macro ``nfkc``.
+    As there, a value holding no character to map is returned as it is: translate costs ~1.3 µs a
+    value whatever it holds, the test ~0.05 µs."""
+    translated = f"translate({expression}, {literal(FULLWIDTH_FORMS)}, {literal(ASCII_FORMS)})"
+    return f"(case when not regexp_matches({expression}, '{NFKC_CHARS_CLASS}') then {expression} else {translated} end)"
 
 
 def normalize_code_sql(expression: str) -> str:
@@ -120,13 +125,8 @@ def clean_code_sql(expression: str) -> str:
 
 def normalize_period_sql(expression: str) -> str:
     """Twin of the dbt macro ``normalize_period``: YYYY-MM / YYYY/MM / YYYYMM -> YYYYMM, '' -> null,
-    full-width forms as ASCII (so a period typed in full width keys a record as staging keys it). A
-    period that matches as delivered skips the mapping and the trim, which would change nothing."""
-    def period(value: str) -> str:
-        return f"nullif(substr(replace(replace(trim({value}), '-', ''), '/', ''), 1, 6), '')"
-
-    return (f"(case when regexp_full_match({expression}, '{PERIOD_REGEX}') then {period(expression)} "
-            f"else {period(nfkc_sql(expression))} end)")
+    full-width forms as ASCII (so a period typed in full width keys a record as staging keys it)."""
+    return f"nullif(substr(replace(replace(trim({nfkc_sql(expression)}), '-', ''), '/', ''), 1, 6), '')"
 
 
 def normalize_name_sql(expression: str) -> str:
