@@ -100,7 +100,6 @@ def prepare_batch(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, batch: B
     if con.execute("select 1 from duckdb_views() where schema_name = 'validation' and view_name = 'pending_rows'"
                    ).fetchall():
         con.execute(f"drop view {PENDING_TABLE}")  # warehouses of earlier releases had a view
-    refresh_code_names(con, catalogue)  # before the batch: it reads the reference names of its codes
     for statement in batch_statements(batch.rows_sql, catalogue, PENDING_TABLE):
         con.execute(statement)
 
@@ -180,6 +179,9 @@ def validate_pending(settings: Settings, catalogue: Catalogue, run_id: str) -> V
     if not batches:
         logger.info("validation: no pending files")
         return ValidationReport(run_id)
+    # Once, before the batches: they read 重码's reference names, and every pending row has landed.
+    with connect(settings.work_db, memory_limit=settings.duckdb_memory_limit) as con:
+        refresh_code_names(con, catalogue)
     reports = [_validate_batch(settings, catalogue, rules, run_id, span, batch) for batch in batches]
     counts = {rule.key: sum(r.rule_counts[rule.key] for r in reports) for rule in rules}
     report = ValidationReport(run_id, tuple(f for r in reports for f in r.files), counts, reports[-1].data_docs_index)
