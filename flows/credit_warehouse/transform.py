@@ -23,7 +23,6 @@ from credit_warehouse.settings import DBT_PROJECT_DIR, SEEDS_DIR, Settings
 from credit_warehouse.warehouse import connect
 
 WINDOW_ENV = ("CREDITWH_STAGE_VALIDATED_AFTER", "CREDITWH_STAGE_FROM_LOAD_SEQ")
-FULL_REFRESH_THREADS = "1"  # dbt nodes at once in a full refresh (see StagingWindow.dbt_args)
 # What the files validated up to a point look like: a re-validation moves a file past the point.
 VALIDATED_STATE_SQL = """select count(*), coalesce(cast(bit_xor(hash(file_sha256 || '|' || run_id)) as varchar), '')
 from validation.validated_files where validated_at <= ?"""
@@ -73,12 +72,7 @@ class StagingWindow:
 
     def dbt_args(self) -> list[str]:
         # Seeds are part of the fingerprint: an incremental build has the seeds the last one loaded.
-        if not self.full_refresh:
-            return ["--exclude", "resource_type:seed"]
-        # A full refresh's nodes are large and two at a time share DuckDB's cores and memory limit: at
-        # 1,000,000 subjects a uniqueness test ran out of memory next to fct_ledger_decision. One at a
-        # time the year built in 977 s against 1,010 s. Daily builds keep the profile's (2).
-        return ["--full-refresh", "--threads", os.environ.get("CREDITWH_DBT_THREADS", FULL_REFRESH_THREADS)]
+        return ["--exclude", "resource_type:seed"] if not self.full_refresh else ["--full-refresh"]
 
     def env(self) -> dict[str, str]:
         if self.full_refresh or self.validated_after is None:
@@ -152,6 +146,7 @@ def run_dbt(settings: Settings, command: str, *extra: str) -> list[str]:
     from dbt.cli.main import dbtRunner
 
     os.environ["CREDITWH_WORK_DB"] = str(settings.work_db)
+    os.environ["CREDITWH_DBT_MEMORY_LIMIT"] = settings.dbt_memory_limit
     target = settings.home / "dbt"
     args = [command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
             "--target-path", str(target / "target"), "--log-path", str(target / "logs"),
