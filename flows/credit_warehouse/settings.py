@@ -44,9 +44,9 @@ class Settings:
     # DuckDB's memory limit for the heavy steps (validation, the review, publish): beyond it DuckDB
     # spills to disk instead of growing the process (CREDITWH_DUCKDB_MEMORY_LIMIT)
     duckdb_memory_limit: str = "3GB"
-    # The dbt build's, lower: dbt's own Python (the parsed project, ~0.7 GiB at full scale) sits beside
-    # DuckDB's memory in the same process. A year's full-refresh build of the 1,000,000-subject city
-    # peaked at 3.52 GiB with 3GB and at 3.20 GiB with 2750MB, in no more time (CREDITWH_DBT_MEMORY_LIMIT)
+    # The dbt build's, lower: dbt's own Python (the parsed project) shares the process, which peaked
+    # ~0.7 GiB above DuckDB's limit. A year's full-refresh build of the 1,000,000-subject city peaked at
+    # 3.52 GiB with 3GB and at 3.20 GiB with 2750MB, in no more time (CREDITWH_DBT_MEMORY_LIMIT)
     dbt_memory_limit: str = "2750MB"
 
     @property
