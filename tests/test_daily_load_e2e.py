@@ -416,6 +416,51 @@ def test_a_resend_that_moves_a_record_to_another_subject_updates_both_subjects(c
     assert_equals_a_full_rebuild(settings, tmp_path / "rebuilt")
 
 
+def doc_number_headers(layout: str) -> set[str]:
+    """The headers a feed of ``layout`` may give its document-number column (seeds/layout_fields.csv)."""
+    with (Path(__file__).parents[1] / "seeds/layout_fields.csv").open(encoding="utf-8", newline="") as stream:
+        for row in csv.DictReader(stream):
+            if row["record_layout"] == layout and row["field"] == "doc_number":
+                return {row["header_zh"], *row["header_aliases"].split("|")}
+    raise AssertionError(f"no doc_number field in layout {layout}")
+
+
+def test_a_decision_reported_after_its_ledger_is_reconciled(city, tmp_path):
+    """A decision the ledger (台账) listed days ago and the department never reported is reported late
+    (补报) in a file of its own. No ledger row arrives, yet the daily build recomputes that entry (kept per
+    entry, found by its document number): reported, not concealed, equal to a full rebuild."""
+    from credit_warehouse.inbox import inbox_path
+    from credit_warehouse.pipeline import daily_load
+
+    home = tmp_path / "late"
+    shutil.copytree(city["home"], home)
+    settings = load_settings(home)
+    layouts = {"C02": "licence", "C03": "penalty"}
+    files = {(f.department_code, f.category_code): f.source_file for f in city["manifest"].files
+             if f.file_format == "csv" and f.encoding == "utf-8" and f.category_code in layouts}
+    decision = next(d for d in city["manifest"].concealed_decisions if (d.department_code, d.category_code) in files)
+    sql = "select is_reported, is_concealed from marts.fct_ledger_decision where department_code = ? and doc_number = ?"
+    assert [reported for reported, _ in query(city, sql, [decision.department_code, decision.doc_number])] == [False]
+    with (settings.inbox / files[(decision.department_code, decision.category_code)]).open(encoding="utf-8") as stream:
+        lines = list(csv.reader(stream))
+    headers = doc_number_headers(layouts[decision.category_code])
+    header_row = next(i for i, line in enumerate(lines) if headers & set(line))  # after any title rows
+    header, row = lines[header_row], lines[header_row + 1]
+    row[next(i for i, name in enumerate(header) if name in headers)] = decision.doc_number
+    day = END + dt.timedelta(days=1)
+    target = inbox_path(settings.inbox, decision.department_code, decision.category_code, day, "csv", "late1")
+    with target.open("w", encoding="utf-8", newline="") as stream:
+        csv.writer(stream).writerows([header, row])
+
+    assert daily_load(day, str(home)).status == "succeeded"
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    try:
+        assert con.execute(sql, [decision.department_code, decision.doc_number]).fetchall() == [(True, False)]
+    finally:
+        con.close()
+    assert_equals_a_full_rebuild(settings, tmp_path / "rebuilt")
+
+
 def test_a_changed_catalogue_or_revalidated_file_rebuilds_staging_in_full(city, tmp_path):
     from credit_warehouse.transform import staging_window
 
