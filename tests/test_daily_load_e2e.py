@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from credit_warehouse.catalogue import Catalogue, normalize_header
 from credit_warehouse.codes import uscc_problem
 from credit_warehouse.sample_city import DefectRates, GenerationManifest, generate_city
 from credit_warehouse.settings import Settings, load_settings
@@ -214,7 +215,6 @@ def test_expectation_failures_are_recorded_with_samples_and_data_docs_are_offlin
 
 
 def test_unchanged_suites_are_read_not_rewritten_and_a_hand_edit_is_undone(city):
-    from credit_warehouse.catalogue import Catalogue
     from credit_warehouse.validation import gx_project, suites
     from credit_warehouse.validation.rules import build_rules
 
@@ -416,15 +416,6 @@ def test_a_resend_that_moves_a_record_to_another_subject_updates_both_subjects(c
     assert_equals_a_full_rebuild(settings, tmp_path / "rebuilt")
 
 
-def doc_number_headers(layout: str) -> set[str]:
-    """The headers a feed of ``layout`` may give its document-number column (seeds/layout_fields.csv)."""
-    with (Path(__file__).parents[1] / "seeds/layout_fields.csv").open(encoding="utf-8", newline="") as stream:
-        for row in csv.DictReader(stream):
-            if row["record_layout"] == layout and row["field"] == "doc_number":
-                return {row["header_zh"], *row["header_aliases"].split("|")}
-    raise AssertionError(f"no doc_number field in layout {layout}")
-
-
 def test_a_decision_reported_after_its_ledger_is_reconciled(city, tmp_path):
     """A decision the ledger (台账) listed days ago and the department never reported is reported late
     (补报) in a file of its own. No ledger row arrives, yet the daily build recomputes that entry (kept per
@@ -435,18 +426,19 @@ def test_a_decision_reported_after_its_ledger_is_reconciled(city, tmp_path):
     home = tmp_path / "late"
     shutil.copytree(city["home"], home)
     settings = load_settings(home)
-    layouts = {"C02": "licence", "C03": "penalty"}
     files = {(f.department_code, f.category_code): f.source_file for f in city["manifest"].files
-             if f.file_format == "csv" and f.encoding == "utf-8" and f.category_code in layouts}
+             if f.file_format == "csv" and f.encoding == "utf-8"}
     decision = next(d for d in city["manifest"].concealed_decisions if (d.department_code, d.category_code) in files)
     sql = "select is_reported, is_concealed from marts.fct_ledger_decision where department_code = ? and doc_number = ?"
     assert [reported for reported, _ in query(city, sql, [decision.department_code, decision.doc_number])] == [False]
     with (settings.inbox / files[(decision.department_code, decision.category_code)]).open(encoding="utf-8") as stream:
         lines = list(csv.reader(stream))
-    headers = doc_number_headers(layouts[decision.category_code])
-    header_row = next(i for i, line in enumerate(lines) if headers & set(line))  # after any title rows
+    fields = Catalogue.load().header_map(decision.category_code)  # as landing reads headers
+    header_row = next(i for i, line in enumerate(lines)  # after any title rows
+                      if "doc_number" in {fields.get(normalize_header(name)) for name in line})
     header, row = lines[header_row], lines[header_row + 1]
-    row[next(i for i, name in enumerate(header) if name in headers)] = decision.doc_number
+    row[next(i for i, name in enumerate(header) if fields.get(normalize_header(name)) == "doc_number")] = (
+        decision.doc_number)
     day = END + dt.timedelta(days=1)
     target = inbox_path(settings.inbox, decision.department_code, decision.category_code, day, "csv", "late1")
     with target.open("w", encoding="utf-8", newline="") as stream:
