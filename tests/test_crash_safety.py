@@ -29,6 +29,7 @@ import pytest
 from credit_warehouse.sample_city import DefectRates, generate_city
 from credit_warehouse.settings import load_settings
 from credit_warehouse.validation.gx_project import results_dir
+from credit_warehouse.warehouse import connect
 
 START, END = dt.date(2026, 10, 9), dt.date(2026, 10, 10)
 SUBJECTS = 60
@@ -66,8 +67,7 @@ def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
 def state(home: Path) -> dict[str, object]:
     """Everything a load produces except per-run bookkeeping."""
     settings = load_settings(home)
-    con = duckdb.connect(str(settings.work_db), read_only=True)
-    try:
+    with connect(settings.work_db, read_only=True, marts_db=settings.marts_db) as con:
         found: dict[str, object] = {
             "raw.feed_rows": _rows(con, "select * from raw.feed_rows"),
             "raw.files": _rows(con, "select * exclude (landed_at) from raw.files"),
@@ -75,8 +75,6 @@ def state(home: Path) -> dict[str, object]:
             "validation.validated_files": _rows(con, "select file_sha256 from validation.validated_files"),
             "work marts": _tables(con, "marts"),
         }
-    finally:
-        con.close()
     published = duckdb.connect(str(settings.published_db), read_only=True)
     try:
         found["published marts"] = _tables(published, "marts")

@@ -17,6 +17,7 @@ from credit_warehouse.catalogue import Catalogue, normalize_header
 from credit_warehouse.codes import uscc_problem
 from credit_warehouse.sample_city import DefectRates, GenerationManifest, generate_city
 from credit_warehouse.settings import Settings, load_settings
+from credit_warehouse.warehouse import MARTS_CATALOG, STORAGE_VERSION, connect
 
 START, SPLIT, END = dt.date(2026, 9, 24), dt.date(2026, 10, 9), dt.date(2026, 10, 12)
 SUBJECTS = 300
@@ -52,12 +53,20 @@ def city(tmp_path_factory, prefect_harness):
 
 
 def query(city, sql: str, params: list | None = None, db: str = "work") -> list[tuple]:
+    """``db="work"``: the work warehouse with the marts file attached, as the pipeline reads it."""
     settings = city["settings"]
-    con = duckdb.connect(str(settings.work_db if db == "work" else settings.published_db), read_only=True)
-    try:
+    with (connect(settings.work_db, read_only=True, marts_db=settings.marts_db) if db == "work"
+          else connect(settings.published_db, read_only=True)) as con:
         return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
+
+
+def copy_warehouse(built: Settings, home: Path) -> Settings:
+    """A home with a copy of ``built``'s warehouse (the work file and the marts file)."""
+    copy = load_settings(home)
+    copy.ensure_dirs()
+    for source, target in ((built.work_db, copy.work_db), (built.marts_db, copy.marts_db)):
+        shutil.copy(source, target)
+    return copy
 
 
 def test_every_landed_row_is_loaded_or_quarantined(city):
@@ -309,9 +318,7 @@ def test_windowed_tests_still_fail_on_a_bad_row_of_the_window(city, tmp_path):
     On a copy of the warehouse, with the window of the last validated files."""
     from credit_warehouse.transform import DbtFailed, run_dbt, window_since
 
-    copy = load_settings(tmp_path)
-    copy.ensure_dirs()
-    shutil.copy(city["settings"].work_db, copy.work_db)
+    copy = copy_warehouse(city["settings"], tmp_path)
     with duckdb.connect(str(copy.work_db)) as con:
         after = con.execute("select max(validated_at) from validation.validated_files where validated_at < "
                             "(select max(validated_at) from validation.validated_files)").fetchone()[0]
@@ -320,7 +327,7 @@ def test_windowed_tests_still_fail_on_a_bad_row_of_the_window(city, tmp_path):
         for name, value in window.env().items():
             env.setenv(name, value)
         run_dbt(copy, "run", "--select", "int_window_subjects")
-        with duckdb.connect(str(copy.work_db)) as con:
+        with connect(copy.work_db, marts_db=copy.marts_db) as con:
             subject = con.execute("select subject_key from intermediate.int_window_subjects where subject_key in "
                                   "(select subject_key from marts.fct_credit_record) order by 1 limit 1").fetchone()[0]
             con.execute("insert into marts.fct_credit_record select * from marts.fct_credit_record "
@@ -338,28 +345,29 @@ def assert_equals_a_full_rebuild(built: Settings, home: Path) -> Path:
     intermediate and mart table must equal ``built``'s, row for row (EXCEPT ALL both ways)."""
     from credit_warehouse.transform import run_dbt, staging_window
 
-    rebuilt = load_settings(home)
-    rebuilt.ensure_dirs()
-    shutil.copy(built.work_db, rebuilt.work_db)
+    rebuilt = copy_warehouse(built, home)
     assert not staging_window(rebuilt).full_refresh  # same project, seeds, vars and validated files
     run_dbt(rebuilt, "build", "--full-refresh", "--exclude", "resource_type:test")
-    con = duckdb.connect(str(rebuilt.work_db))
-    try:
+    with connect(rebuilt.work_db, marts_db=rebuilt.marts_db) as con:
+        current = con.execute("select current_database()").fetchone()[0]
+        # (catalog of the rebuild, catalog of the incremental builds) per layer
+        catalogs = {"staging": (current, "incremental"), "intermediate": (current, "incremental"),
+                    "marts": (MARTS_CATALOG, "incremental_marts")}
         con.execute(f"attach '{built.work_db}' as incremental (read_only)")
-        tables = con.execute("select table_schema, table_name from information_schema.tables where table_catalog = "
-                             "current_database() and table_schema in ('staging', 'intermediate', 'marts') "
-                             "and table_type = 'BASE TABLE'").fetchall()
+        con.execute(f"attach '{built.marts_db}' as incremental_marts (read_only)")
+        tables = con.execute("select table_schema, table_name from information_schema.tables where table_catalog in "
+                             f"('{current}', '{MARTS_CATALOG}') and table_schema in ('staging', 'intermediate', "
+                             "'marts') and table_type = 'BASE TABLE'").fetchall()
         assert len([t for t in tables if t[0] == "staging"]) >= 17
+        assert len([t for t in tables if t[0] == "marts"]) >= 25
         for schema, table in tables:
             if table == "int_window_subjects":
                 continue  # the build's plan, not data: the window's subjects, or every subject in full
-            for a, b in (("incremental", current := con.execute("select current_database()").fetchone()[0]),
-                         (current, "incremental")):
+            rebuilt_catalog, incremental = catalogs[schema]
+            for a, b in ((incremental, rebuilt_catalog), (rebuilt_catalog, incremental)):
                 differing = con.execute(f"select count(*) from (select * from {a}.{schema}.{table} "
                                         f"except all select * from {b}.{schema}.{table})").fetchone()[0]
                 assert differing == 0, f"{schema}.{table}: {differing} row(s) of {a} not in {b}"
-    finally:
-        con.close()
     return home
 
 
@@ -445,24 +453,22 @@ def test_a_decision_reported_after_its_ledger_is_reconciled(city, tmp_path):
         csv.writer(stream).writerows([header, row])
 
     assert daily_load(day, str(home)).status == "succeeded"
-    con = duckdb.connect(str(settings.work_db), read_only=True)
-    try:
+    with connect(settings.work_db, read_only=True, marts_db=settings.marts_db) as con:
         assert con.execute(sql, [decision.department_code, decision.doc_number]).fetchall() == [(True, False)]
-    finally:
-        con.close()
     assert_equals_a_full_rebuild(settings, tmp_path / "rebuilt")
 
 
 def test_a_changed_catalogue_or_revalidated_file_rebuilds_staging_in_full(city, tmp_path):
     from credit_warehouse.transform import staging_window
 
-    settings = load_settings(tmp_path)
-    settings.ensure_dirs()
-    shutil.copy(city["settings"].work_db, settings.work_db)
+    settings = copy_warehouse(city["settings"], tmp_path)
     window = staging_window(settings)
     assert not window.full_refresh and window.validated_after is not None
     changed = dataclasses.replace(settings, report_deadline_workdays=settings.report_deadline_workdays + 1)
     assert staging_window(changed).full_refresh  # a dbt var: models may read it
+    away = settings.marts_db.rename(settings.marts_db.with_name("marts.away"))
+    assert staging_window(settings).reason == "the marts file is missing"  # deleted by hand: rebuild
+    away.rename(settings.marts_db)
     con = duckdb.connect(str(settings.work_db))  # a steward asks for one file to be validated again
     con.execute("delete from validation.validated_files where file_sha256 = "
                 "(select min(file_sha256) from validation.validated_files)")
@@ -479,6 +485,40 @@ def test_published_subject_lookups_are_indexed(city):
                     db="published")
     assert {"mart_subject_credit_file", "mart_subject_category_summary"} <= {table for table, _ in columns}
     assert sorted((table, f"[{column}]") for table, column in columns) == sorted(indexes)
+
+
+def test_the_published_file_is_the_marts_file_readable_by_older_clients(city):
+    """Publish copies the marts file dbt built (not the work file): the same marts, no other schema of the
+    warehouse, and the storage version DuckDB 1.4/1.5 clients open (a file keeps the one it was created
+    with, here by dbt's attach)."""
+    published = query(city, "select table_schema, table_name from information_schema.tables "
+                      "where table_catalog = current_database() and table_type = 'BASE TABLE'", db="published")
+    built = query(city, f"select table_schema, table_name from information_schema.tables where table_catalog = "
+                  f"'{MARTS_CATALOG}' and table_type = 'BASE TABLE'")
+    assert sorted(published) == sorted(built) and {schema for schema, _ in published} == {"marts"}
+    for db in ("published", "work"):
+        tags = query(city, "select tags from duckdb_databases() where database_name = "
+                     + ("current_database()" if db == "published" else f"'{MARTS_CATALOG}'"), db=db)
+        assert tags == [({"storage_version": f"{STORAGE_VERSION}+"},)], db
+
+
+def test_a_warehouse_of_an_earlier_release_has_its_marts_moved_out_of_the_work_file(city, tmp_path):
+    """Earlier releases built the marts inside work.duckdb: the next build drops them (a stale copy of every
+    mart) and, the project's fingerprint having changed, rebuilds in full into the marts file."""
+    from credit_warehouse.transform import drop_marts_kept_in_work
+
+    settings = copy_warehouse(city["settings"], tmp_path)
+    with connect(settings.work_db) as con:
+        con.execute("create schema marts")
+        con.execute("create table marts.dim_subject as select 1 as stale")
+    count = "select count(*) from marts.dim_subject"
+    assert query({"settings": settings}, count) == query(city, count)  # the search path reads the marts file
+    assert drop_marts_kept_in_work(settings)
+    with connect(settings.work_db) as con:
+        assert con.execute("select schema_name from duckdb_schemas() where database_name = current_database() "
+                           "and schema_name = 'marts'").fetchall() == []
+    assert query({"settings": settings}, count) == query(city, count)
+    assert not drop_marts_kept_in_work(settings)  # nothing left to drop
 
 
 def test_cli_exits_non_zero_when_a_run_fails(tmp_path, prefect_harness):

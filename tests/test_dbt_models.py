@@ -41,7 +41,7 @@ from credit_warehouse.codes import mask_id_number, person_key, resident_id_probl
 from credit_warehouse.settings import DBT_PROJECT_DIR
 from credit_warehouse.validation.rule_table import write_rule_table
 from credit_warehouse.validation.rules import build_rules
-from credit_warehouse.warehouse import ensure_schema
+from credit_warehouse.warehouse import attach_marts_sql, ensure_schema
 
 SECRET = "test-secret-for-dbt-models"
 DEADLINE = 7
@@ -449,6 +449,7 @@ def run_dbt(db: Path, work: Path, *args: str) -> None:
 
     os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
     os.environ["CREDITWH_WORK_DB"] = str(db)
+    os.environ["CREDITWH_MARTS_DB"] = str(db.with_name("marts.duckdb"))  # as Settings: beside work.duckdb
     result = dbtRunner().invoke(
         [
             *args,
@@ -476,6 +477,14 @@ def run_dbt(db: Path, work: Path, *args: str) -> None:
         raise AssertionError(f"dbt {args[0]} failed: {failed or result.exception}")
 
 
+def open_built(db: Path) -> duckdb.DuckDBPyConnection:
+    """The work file dbt built, with its marts file attached as on the pipeline's connections."""
+    con = duckdb.connect(str(db))  # dbt-duckdb keeps its in-process handle: same configuration
+    for statement in attach_marts_sql(db.with_name("marts.duckdb"), read_only=False):
+        con.execute(statement)
+    return con
+
+
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
     work = tmp_path_factory.mktemp("dbt_models")
@@ -485,7 +494,7 @@ def warehouse(tmp_path_factory):
     run_dbt(db, work, "build")  # seeds, models and every data test
     seconds = time.perf_counter() - started
     print(f"\ndbt build (seeds + models + tests) on the fixture: {seconds:.1f} s")
-    con = duckdb.connect(str(db))  # dbt-duckdb keeps its in-process handle: same configuration
+    con = open_built(db)
     yield con
     con.close()
 
@@ -793,6 +802,7 @@ def show_macros(tmp_path: Path, values: list[str], macros: dict[str, str]) -> di
     listed = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
     sql = f"select x, {calls} from unnest([{listed}]) as t(x)"
     os.environ["CREDITWH_WORK_DB"] = str(db)
+    os.environ["CREDITWH_MARTS_DB"] = str(db.with_name("marts.duckdb"))
     from dbt.cli.main import dbtRunner
 
     result = dbtRunner().invoke(

@@ -10,15 +10,19 @@ from credit_warehouse import dbt_parse_cache
 from credit_warehouse.dbt_parse_cache import PARSE_FILE, _profile_hash, keep, restore
 
 
-def connection(path: str) -> list[tuple[str, object]]:
-    return [("database", "work"), ("schema", "main"), ("path", path), ("settings", {"memory_limit": "3GB"})]
+def connection(path: str, marts: str | None = None) -> list[tuple[str, object]]:
+    marts = marts or path.replace("work.duckdb", "marts.duckdb")
+    return [("database", "work"), ("schema", "main"), ("path", path), ("settings", {"memory_limit": "3GB"}),
+            ("attach", [{"path": marts, "alias": "marts_db", "options": {"storage_version": "v1.4.0"}}])]
 
 
-def test_the_profile_hash_ignores_where_the_home_is_but_not_the_warehouse_file_name():
+def test_the_profile_hash_ignores_where_the_home_is_but_not_the_warehouse_file_names():
     home_a = _profile_hash(connection("/srv/city-a/warehouse/work.duckdb"))
     assert home_a == _profile_hash(connection("/tmp/pytest-1/city/warehouse/work.duckdb"))
     assert home_a != _profile_hash(connection("/srv/city-a/warehouse/other.duckdb"))
-    changed = [*connection("/srv/city-a/warehouse/work.duckdb")[:3], ("settings", {"memory_limit": "1GB"})]
+    assert home_a != _profile_hash(connection("/srv/city-a/warehouse/work.duckdb", "/srv/city-a/warehouse/m.duckdb"))
+    changed = [*connection("/srv/city-a/warehouse/work.duckdb")[:3], ("settings", {"memory_limit": "1GB"}),
+               connection("/srv/city-a/warehouse/work.duckdb")[4]]
     assert home_a != _profile_hash(changed)
 
 

@@ -59,7 +59,7 @@ from credit_warehouse.settings import SEEDS_DIR
 from credit_warehouse.validation.rule_table import write_rule_table
 from credit_warehouse.validation.rules import build_rules
 from credit_warehouse.warehouse import ensure_schema
-from test_dbt_models import one, rows, run_dbt
+from test_dbt_models import one, open_built, rows, run_dbt
 
 SEP, OCT = dt.date(2026, 9, 1), dt.date(2026, 10, 1)
 MR = "market_regulation"
@@ -272,7 +272,7 @@ def wh(tmp_path_factory):
     started = time.perf_counter()
     run_dbt(db, work, "build")
     print(f"\ndbt build on the indicator fixture: {time.perf_counter() - started:.1f} s")
-    con = duckdb.connect(str(db))
+    con = open_built(db)
     yield con
     con.close()
 

@@ -17,13 +17,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote
 
-import duckdb
 import pytest
 from credit_warehouse.catalogue import Catalogue
 from credit_warehouse.codes import make_uscc, resident_id_check_char
 from credit_warehouse.sample_city import DefectRates, GenerationManifest, generate_city
 from credit_warehouse.sample_city.manifest import InjectedDefect
 from credit_warehouse.settings import load_settings
+from credit_warehouse.warehouse import connect
 from openpyxl import load_workbook
 
 START, END, FIX_DAY = dt.date(2026, 10, 12), dt.date(2026, 10, 14), dt.date(2026, 10, 15)
@@ -51,13 +51,12 @@ def rule_of(defect: InjectedDefect) -> str:
 
 
 def query(settings, sql: str, params: list | None = None, db: str = "work") -> list[dict]:
-    con = duckdb.connect(str(settings.work_db if db == "work" else settings.published_db), read_only=True)
-    try:
+    """``db="work"``: the work warehouse with the marts file attached, as the pipeline reads it."""
+    with (connect(settings.work_db, read_only=True, marts_db=settings.marts_db) if db == "work"
+          else connect(settings.published_db, read_only=True)) as con:
         cursor = con.execute(sql, params or [])
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    finally:
-        con.close()
 
 
 def failures(settings) -> list[dict]:
@@ -291,12 +290,9 @@ def test_the_page_lists_the_newest_open_failures_and_the_lists_hold_every_one(ci
     from credit_warehouse.steward.review_data import load_review_data
 
     settings, shown = city["settings"], 1
-    con = duckdb.connect(str(settings.work_db), read_only=True)
-    try:
+    with connect(settings.work_db, read_only=True, marts_db=settings.marts_db) as con:
         data = load_review_data(con, max_open_shown=shown)
         lists = write_corrections(con, data, tmp_path / "corrections")
-    finally:
-        con.close()
     open_now = [f for f in city["after"]["failures"] if f["status"] == "open"]
     many = [d for d in data.departments if d.open_total > shown]
     assert many, "the test city has no department with more than one open failure"

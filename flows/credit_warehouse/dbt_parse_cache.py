@@ -3,10 +3,11 @@
 dbt keeps its parse (``partial_parse.msgpack``) in each target directory, so every new home paid a
 full parse: ~15 s for 54 models and ~590 data tests, most of a small load's dbt step. The parse does
 not depend on the home, but dbt's state check hashes the profile's connection values, and the
-``path`` value names the home's warehouse file, so dbt rejected another home's parse. ``apply``
-makes that hash use the file's name (what the relations are named after: ``work``) instead of its
-full path. Everything else is still checked by dbt against the copied parse (every file's hash,
-vars, env vars, dbt version), and it re-parses what changed.
+``path`` value names the home's warehouse file (and each ``attach`` entry the home's marts file), so
+dbt rejected another home's parse. ``apply`` makes that hash use the files' names (what the relations
+are named after: ``work``) instead of their full paths. Everything else is still checked by dbt
+against the copied parse (every file's hash, vars, env vars, dbt version), and it re-parses what
+changed.
 
 The parse is kept in ``dbt_project/target/parse-cache``, one file per dbt version and project
 fingerprint (``transform.fingerprint``: project files, seeds, vars, package version), the latest a
@@ -29,12 +30,21 @@ KEEP = 8  # parses kept (one per fingerprint): projects under edit and homes wit
 _applied = False
 
 
+def _home_free(key: str, value: Any) -> Any:
+    """A connection value without the home's directory: file names of the warehouse and attachments."""
+    if key == "path" and isinstance(value, str):
+        return Path(value).name
+    if key == "attach" and isinstance(value, list):
+        return [{**entry, "path": Path(entry["path"]).name} if isinstance(entry, dict) and "path" in entry
+                else entry for entry in value]
+    return value
+
+
 def _profile_hash(connection_info: list[tuple[str, Any]]) -> Any:
-    """dbt's own profile hash (ManifestLoader.build_manifest_state_check), over the path's file name."""
+    """dbt's own profile hash (ManifestLoader.build_manifest_state_check), over the paths' file names."""
     from dbt.contracts.files import FileHash
 
-    pairs = sorted((key, Path(value).name if key == "path" and isinstance(value, str) else value)
-                   for key, value in connection_info)
+    pairs = sorted((key, _home_free(key, value)) for key, value in connection_info)
     return FileHash.from_contents(pprint.pformat(pairs))
 
 

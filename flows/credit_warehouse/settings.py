@@ -63,6 +63,12 @@ class Settings:
         return self.warehouse_dir / "work.duckdb"
 
     @property
+    def marts_db(self) -> Path:
+        """The marts dbt builds (schema ``marts``), a DuckDB file of their own: publishing copies the
+        file instead of every table. Attached to work connections as ``warehouse.MARTS_CATALOG``."""
+        return self.warehouse_dir / "marts.duckdb"
+
+    @property
     def published_db(self) -> Path:
         """Read-only copy of the marts for analysts, swapped in atomically by ``publish``."""
         return self.warehouse_dir / "published.duckdb"

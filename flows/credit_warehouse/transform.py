@@ -3,7 +3,8 @@
 Staging models are incremental (dbt_project/macros/incremental.sql): ``build`` parses only the files
 validated since the last successful build, recorded in ``ops.dbt_builds``. It asks dbt for a full
 refresh when that is not safe: no build recorded yet, the project / seeds / vars / package changed
-since (their fingerprint), or a file the last build saw was re-validated or removed since.
+since (their fingerprint), the marts file is missing, or a file the last build saw was re-validated or
+removed since. The marts build into a DuckDB file of their own (``Settings.marts_db``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import duckdb
 
 from credit_warehouse import __version__, dbt_parse_cache, faults
 from credit_warehouse.settings import DBT_PROJECT_DIR, SEEDS_DIR, Settings
-from credit_warehouse.warehouse import connect
+from credit_warehouse.warehouse import MARTS_SCHEMA, connect
 
 WINDOW_ENV = ("CREDITWH_STAGE_VALIDATED_AFTER", "CREDITWH_STAGE_FROM_LOAD_SEQ")
 # What the files validated up to a point look like: a re-validation moves a file past the point.
@@ -94,6 +95,8 @@ def staging_window(settings: Settings) -> StagingWindow:
             return StagingWindow(current, True, reason="no earlier build")
         if last[0] != current:
             return StagingWindow(current, True, reason="dbt project, seeds or vars changed")
+        if not settings.marts_db.exists():
+            return StagingWindow(current, True, reason="the marts file is missing")
         if con.execute(VALIDATED_STATE_SQL, [last[1]]).fetchone() != (last[2], last[3]):
             return StagingWindow(current, True, reason="a file of an earlier build was re-validated")
         return window_since(con, last[1], current)
@@ -132,8 +135,21 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
+def drop_marts_kept_in_work(settings: Settings) -> bool:
+    """Warehouses of earlier releases built the marts inside the work file: drop them, a stale second
+    copy of every mart (~7 GB for a year of the 1,000,000-subject city). The project's fingerprint
+    changed with the release, so this build is a full refresh into the marts file."""
+    with connect(settings.work_db) as con:
+        if not con.execute("select 1 from duckdb_schemas() where database_name = current_database() "
+                           "and schema_name = ?", [MARTS_SCHEMA]).fetchall():
+            return False
+        con.execute(f"drop schema {MARTS_SCHEMA} cascade")
+        return True
+
+
 def build(settings: Settings, *extra: str) -> list[str]:
     """``dbt build`` (seeds, models, tests), incremental where safe; returns executed node ids."""
+    drop_marts_kept_in_work(settings)
     window = staging_window(settings)
     with _environment(window.env()):
         nodes = run_dbt(settings, "build", *window.dbt_args(), *extra)
@@ -146,6 +162,7 @@ def run_dbt(settings: Settings, command: str, *extra: str) -> list[str]:
     from dbt.cli.main import dbtRunner
 
     os.environ["CREDITWH_WORK_DB"] = str(settings.work_db)
+    os.environ["CREDITWH_MARTS_DB"] = str(settings.marts_db)
     os.environ["CREDITWH_DBT_MEMORY_LIMIT"] = settings.dbt_memory_limit
     target = settings.home / "dbt"
     args = [command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),

@@ -1,8 +1,9 @@
 """The work warehouse (one DuckDB file): schemas and tables the pipeline writes outside dbt.
 
 Layers: ``raw`` (append-only landing, restricted: holds unmasked ID numbers), ``validation``
-(row issues and expectation results), ``ops`` (run bookkeeping). dbt builds ``staging``,
-``intermediate`` and ``marts`` in the same file; only ``marts`` is published to analysts.
+(row issues and expectation results), ``ops`` (run bookkeeping). dbt builds ``staging`` and
+``intermediate`` in the same file and ``marts`` in a file of its own (``Settings.marts_db``, attached
+as ``MARTS_CATALOG``), which publish copies whole for analysts.
 """
 
 from __future__ import annotations
@@ -14,6 +15,14 @@ from pathlib import Path
 import duckdb
 
 from credit_warehouse.catalogue import Catalogue
+
+# The marts file's name on a work connection. With it on the search path, ``marts.<table>`` means the
+# same on a work connection (marts attached), in dbt and in the published file.
+MARTS_CATALOG = "marts_db"
+MARTS_SCHEMA = "marts"
+# Files DuckDB 2.0 writes by default cannot be opened by 1.4/1.5 clients (DBeaver, older CLIs); the
+# published file is a copy of the marts file, which keeps the version it was created with.
+STORAGE_VERSION = "v1.4.0"
 
 # Why the reader could not read a row properly (readers.ROW_ISSUES: ragged_row, truncated_row...);
 # such rows are kept and quarantined by validation. Added after the first release: migrated below.
@@ -115,16 +124,28 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, catalogue: Catalogue) -> None:
         con.execute(f"alter table raw.feed_rows add column row_issue {ROW_ISSUE_COLUMN}")
 
 
+def attach_marts_sql(marts_db: Path, read_only: bool) -> list[str]:
+    """Statements that attach the marts file to a work connection and put its schema on the search
+    path (the file must exist: a read-only attach does not create it)."""
+    mode = " (read_only)" if read_only else f" (storage_version '{STORAGE_VERSION}')"
+    return [f"attach if not exists '{marts_db}' as {MARTS_CATALOG}{mode}",
+            f"set search_path = 'main,{MARTS_CATALOG}.{MARTS_SCHEMA}'"]
+
+
 @contextmanager
-def connect(path: Path, read_only: bool = False, memory_limit: str | None = None
-            ) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(path: Path, read_only: bool = False, memory_limit: str | None = None,
+            marts_db: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection that is always closed: DuckDB holds a file lock while any handle is open.
-    ``memory_limit`` caps DuckDB's memory (its default is 80% of RAM) for a step that reads a lot."""
+    ``memory_limit`` caps DuckDB's memory (its default is 80% of RAM) for a step that reads a lot;
+    ``marts_db``, when the file exists, is attached so ``marts.<table>`` reads the marts dbt built."""
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
     try:
         if memory_limit:
             con.execute(f"set memory_limit = '{memory_limit}'")
+        if marts_db is not None and marts_db.exists():
+            for statement in attach_marts_sql(marts_db, read_only):
+                con.execute(statement)
         yield con
     finally:
         con.close()

@@ -60,7 +60,8 @@ def build_review(settings: Settings) -> ReviewResult:
     """Correction lists and review page of the warehouse as it is now (after dbt build)."""
     if not settings.work_db.exists():
         raise WarehouseNotBuilt(f"no warehouse at {settings.work_db}: run a load first")
-    with connect(settings.work_db, read_only=True, memory_limit=settings.duckdb_memory_limit) as con:
+    with connect(settings.work_db, read_only=True, memory_limit=settings.duckdb_memory_limit,
+                 marts_db=settings.marts_db) as con:
         built = con.execute("select count(*) from information_schema.tables where table_schema = 'marts' "
                             "and table_name = 'mart_validation_failures'").fetchone()
         if not built or not built[0]:

@@ -22,12 +22,13 @@ from typing import Any
 import yaml
 from credit_warehouse.settings import GX_CONTEXT_DIR, Settings
 from credit_warehouse.validation import data_docs, gx_duckdb, gx_files
+from credit_warehouse.warehouse import attach_marts_sql
 
 GX_DIR_NAME = "gx"
 DATASOURCE = "credit_warehouse"
 BATCH_DEFINITION = "whole_table"
 SITE_NAME = "local_site"
-# GX asset name -> (schema, table) in the work warehouse.
+# GX asset name -> (schema, table) on a work connection (the marts file attached: warehouse.connect).
 ASSETS: dict[str, tuple[str, str]] = {
     "pending_rows": ("validation", "pending_rows"),
     "mart_catalogue_coverage": ("marts", "mart_catalogue_coverage"),
@@ -177,6 +178,9 @@ def open_project(settings: Settings, root: Path = GX_CONTEXT_DIR) -> Iterator[Gx
 
     def track(dbapi_connection: Any, _record: Any) -> None:
         connections.append(dbapi_connection)
+        if settings.marts_db.exists():  # the mart checks' tables: marts.<table>, as on work connections
+            for statement in attach_marts_sql(settings.marts_db.resolve(), read_only=True):
+                dbapi_connection.execute(statement)
 
     event.listen(Pool, "connect", track)
     project = None

@@ -220,7 +220,7 @@ def run_mart_checks(settings: Settings, catalogue: Catalogue, run_id: str) -> li
     """Catalogue completeness and code quality on the marts; warnings only, never raises for data."""
     plans = mart_plans(catalogue)
     specs = [spec for plan in plans for spec in plan.specs]
-    with connect(settings.work_db) as con:
+    with connect(settings.work_db, marts_db=settings.marts_db) as con:
         ensure_schema(con, catalogue)
         missing = _missing_tables(con)
     if missing:
