@@ -60,7 +60,7 @@ def _index_lookup_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:
         "and table_schema = ? and table_name = ?", [MARTS_SCHEMA, table]).fetchall()}
     for column in LOOKUP_COLUMNS:
         if column in columns:
-            con.execute(f"create index if not exists {table}__{column} on {MARTS_SCHEMA}.{table} ({column})")
+            con.execute(f"create index {table}__{column} on {MARTS_SCHEMA}.{table} ({column})")
 
 
 def publish(settings: Settings) -> list[str]:
