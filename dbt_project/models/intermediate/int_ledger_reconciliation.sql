@@ -123,9 +123,7 @@ reconciled as (
         and submissions.doc_number_key = current_entries.doc_number_key
     left join calendar as decided_on
         on decided_on.calendar_date = current_entries.decision_date
-    left join calendar as due
-        on due.workday_seq = decided_on.workday_seq + {{ var('report_deadline_workdays') }}
-        and due.is_workday
+    {{ credit_warehouse.join_workday_deadline('decided_on', 'due', var('report_deadline_workdays')) }}
     left join calendar as reported_on
         on reported_on.calendar_date = submissions.first_report_date
 )

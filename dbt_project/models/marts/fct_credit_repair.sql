@@ -51,9 +51,7 @@ timed as (
         on received_on.calendar_date = repairs.received_date
     left join calendar as closed_on
         on closed_on.calendar_date = repairs.closed_date
-    left join calendar as due
-        on due.workday_seq = received_on.workday_seq + {{ var('repair_deadline_workdays') }}
-        and due.is_workday
+    {{ credit_warehouse.join_workday_deadline('received_on', 'due', var('repair_deadline_workdays')) }}
 )
 
 select
