@@ -9,7 +9,7 @@ import json
 
 from credit_warehouse.catalogue import Catalogue
 from credit_warehouse.inbox import discover, inbox_path
-from credit_warehouse.landing import land_file
+from credit_warehouse.landing import land_file, land_files
 from credit_warehouse.warehouse import connect, ensure_schema
 
 CATALOGUE = Catalogue.load()
@@ -48,6 +48,41 @@ def test_landing_keeps_every_row_and_unknown_columns(tmp_path):
     assert rows[0][2] == "v0"  # the alias header mapped to doc_number
     assert json.loads(rows[0][3]) == {"内部编号": "v0"}
     assert rows[0][4] == results[0].load_id and results[0].load_id.startswith("L20261009-")
+
+
+def _write_csv(path, headers: list[str], rows: list[list[str]]) -> None:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([headers, *rows])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(buffer.getvalue().encode("utf-8"))
+
+
+def test_files_with_and_without_extra_columns_share_one_insert(tmp_path):
+    """Files with unknown columns are buffered with the others (one INSERT for the group): each row's
+    extra_fields is still the JSON object of its own file's extra columns, in header order, and a ragged
+    row keeps its overflow alongside them; rows of files without extra columns keep none."""
+    inbox, headers = tmp_path / "inbox", [f.header_zh for f in CATALOGUE.fields_of("C03")]
+    plain = [[f"公司{i}", "法人及非法人组织"] + [f"p{i}"] * (len(headers) - 2) for i in range(2)]
+    _write_csv(inbox_path(inbox, "tax", "C03", DAY, "csv"), headers, plain)
+    extra = [[f"公司{i}", "法人及非法人组织"] + [f"e{i}"] * (len(headers) - 2) + [f"内{i}", f'经"{i}']
+             for i in range(3)]
+    extra[2].append("多出的值")  # a ragged row: one cell more than the header
+    _write_csv(inbox_path(inbox, "market_regulation", "C03", DAY, "csv"), headers + ["内部编号", "经办人"], extra)
+    _write_csv(inbox_path(inbox, "transport", "C03", DAY, "csv"), headers, plain[::-1])  # other bytes
+    with connect(tmp_path / "work.duckdb") as con:
+        ensure_schema(con, CATALOGUE)
+        results = land_files(con, discover(inbox, CATALOGUE), CATALOGUE, "r1")
+        rows = con.execute("select department_code, row_number, extra_fields, row_issue from raw.feed_rows "
+                           "order by load_seq, row_number").fetchall()
+    assert [r.outcome for r in results] == ["landed"] * 3
+    by_file = {(department, number): (fields, issue) for department, number, fields, issue in rows}
+    assert by_file[("market_regulation", 1)] == ('{"内部编号":"内0","经办人":"经\\"0"}', None)
+    assert json.loads(by_file[("market_regulation", 2)][0]) == {"内部编号": "内1", "经办人": '经"1'}
+    ragged_fields, ragged_issue = by_file[("market_regulation", 3)]
+    assert ragged_issue == "ragged_row"
+    assert json.loads(ragged_fields) == {"内部编号": "内2", "经办人": '经"2', "_overflow": ["多出的值"]}
+    assert {fields for (department, _), (fields, _) in by_file.items() if department != "market_regulation"} == {None}
+    assert len(rows) == 7
 
 
 def test_rerun_and_duplicate_delivery_land_nothing_new(tmp_path):
