@@ -44,7 +44,7 @@ GROUP_FILES, GROUP_ROWS = 500, 1_000_000
 # Smaller files are read in the landing thread (when no read-ahead worker has them): a reader thread
 # per file costs more than it overlaps.
 PREFETCH_MIN_BYTES = 4 << 20
-# Rows of small files buffered as Arrow tables and inserted together: one INSERT per file cost ~6 ms
+# Rows of files buffered as Arrow tables and inserted together: one INSERT per file cost ~6 ms
 # of DuckDB planning on the 160-column raw table, more than reading a typical department file.
 BUFFER_ROWS = 100_000
 EXTRA_COLUMNS = "extra_columns"  # a buffered batch's extra columns (``_extra_columns``), not a raw column
@@ -127,29 +127,28 @@ def _extra_columns(batch: RowBatch, columns: ColumnMap) -> pa.MapArray:
     return pa.MapArray.from_arrays(offsets, pa.array(names * n, pa.string()), values.take(pa.array(by_row)))
 
 
-def _batch_table(batch: RowBatch, columns: ColumnMap) -> pa.Table:
-    n = len(batch)
-    arrays = {f"c{i}": column for i, column in enumerate(batch.columns)}
-    arrays["row_number"] = batch.row_numbers
-    arrays["row_issue"] = (pa.array([batch.issues.get(i) for i in range(n)], pa.string()) if batch.issues
-                           else pa.nulls(n, pa.string()))
-    extra: list[str | None] = [None] * n
+def _reader_extras(batch: RowBatch, columns: ColumnMap) -> pa.Array:
+    """extra_fields of the rows the reader kept values for (a ragged row's overflow, an unparseable
+    row's text), with the file's extra columns of that row: the whole object, built here. Other rows:
+    null (``flush`` writes their extra columns)."""
+    extra: list[str | None] = [None] * len(batch)
     for index, kept in batch.extra.items():
         values = {name: batch.columns[i][index].as_py() for name, i in columns.extras.items()}
         extra[index] = json.dumps({**values, **kept}, ensure_ascii=False, default=str)
-    arrays["row_extra"] = pa.array(extra, pa.string())
-    return pa.table(arrays)
+    return pa.array(extra, pa.string())
 
 
 def _raw_table(batch: RowBatch, columns: ColumnMap, constants: dict[str, Any]) -> pa.Table:
     """A batch of a file, shaped as raw.feed_rows (inserted BY NAME): the file's constants repeated,
     the mapped fields, the reader's kept values as extra_fields, and the file's extra columns, if any,
     as the map ``flush`` writes into extra_fields where the reader kept nothing."""
-    table = _batch_table(batch, columns)
     n = len(batch)
     arrays = {name: pa.repeat(pa.scalar(value, RAW_CONSTANT_TYPES[name]), n) for name, value in constants.items()}
-    arrays.update(row_number=table["row_number"], row_issue=table["row_issue"], extra_fields=table["row_extra"])
-    arrays.update({name: table[f"c{index}"] for name, index in columns.fields.items()})
+    arrays["row_number"] = batch.row_numbers
+    arrays["row_issue"] = (pa.array([batch.issues.get(i) for i in range(n)], pa.string()) if batch.issues
+                           else pa.nulls(n, pa.string()))
+    arrays["extra_fields"] = _reader_extras(batch, columns)
+    arrays.update({name: batch.columns[index] for name, index in columns.fields.items()})
     if columns.extras:
         arrays[EXTRA_COLUMNS] = _extra_columns(batch, columns)
     return pa.table(arrays)
@@ -324,7 +323,7 @@ class Lander:
         return result
 
     def flush(self) -> None:
-        """Insert the buffered rows (one INSERT for many small files)."""
+        """Insert the buffered rows (one INSERT for many files)."""
         if not self.buffer:
             return
         if any(sha == self.current for sha, _ in self.buffer):
