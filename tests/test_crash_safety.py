@@ -188,3 +188,17 @@ def test_a_load_killed_at_every_stage_then_rerun_equals_an_uninterrupted_load(re
     result_runs = {p.parent.name for p in results_dir(settings).glob("*/*/*")}
     assert result_runs <= committed, result_runs - committed
     assert interrupted & committed, "the killed runs' committed work was thrown away"
+
+
+@pytest.mark.parametrize("size", [3 * (1 << 20), 3 * (1 << 20) + 1234, 100])
+def test_publish_copies_the_marts_file_byte_for_byte(tmp_path, monkeypatch, size):
+    """The publish copy (page cache bypassed where possible) is exact, over several chunks and with a
+    last chunk that is not a whole number of blocks."""
+    from credit_warehouse import publish
+
+    monkeypatch.setattr(publish, "DIRECT_CHUNK", 1 << 20)
+    source, target = tmp_path / "marts.duckdb", tmp_path / "copy.duckdb"
+    source.write_bytes(os.urandom(size))
+    target.write_bytes(b"older and longer" * 300_000)
+    publish.copy_file(source, target)
+    assert target.read_bytes() == source.read_bytes()

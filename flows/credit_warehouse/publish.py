@@ -8,11 +8,15 @@ the old or the new file, never a mix. A load killed before the swap leaves the o
 and a ``.next`` file the next run removes.
 
 Copying the file instead of every table: a year of the 1,000,000-subject city took ~120 s to copy
-table by table (``fct_credit_record``, 25.5M rows x 58 columns, 45 s of it).
+table by table (``fct_credit_record``, 25.5M rows x 58 columns, 45 s of it). The copy bypasses the page
+cache (``copy_file``): the 6.5 GB marts file of that year took 8-10 s that way, against 9-52 s through
+the cache (``shutil.copyfile``), most of it kernel time spent on page-cache reclaim after a dbt build.
 """
 
 from __future__ import annotations
 
+import errno
+import mmap
 import os
 import shutil
 from pathlib import Path
@@ -40,6 +44,48 @@ def _fsync(path: Path) -> None:
         os.fsync(handle)
     finally:
         os.close(handle)
+
+
+# Direct I/O moves whole aligned chunks; 64 MiB keeps the per-call overhead negligible.
+DIRECT_CHUNK = 64 << 20
+
+
+def _copy_direct(source: Path, target: Path) -> None:
+    """Copy with O_DIRECT on both sides: the data never goes through the page cache. Chunks are
+    page-aligned (an anonymous mmap) at aligned offsets; a last chunk that is not a multiple of the
+    block size is written through an ordinary descriptor."""
+    buffer = mmap.mmap(-1, DIRECT_CHUNK)
+    reader = os.open(source, os.O_RDONLY | os.O_DIRECT)
+    try:
+        writer = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_DIRECT, 0o644)
+        try:
+            offset = 0
+            while read := os.preadv(reader, [buffer], offset):
+                if read % mmap.PAGESIZE:
+                    with open(target, "r+b") as tail:
+                        tail.seek(offset)
+                        tail.write(memoryview(buffer)[:read])
+                else:
+                    os.pwritev(writer, [memoryview(buffer)[:read]], offset)
+                offset += read
+        finally:
+            os.close(writer)
+    finally:
+        os.close(reader)
+        buffer.close()
+
+
+def copy_file(source: Path, target: Path) -> None:
+    """Copy a large file without filling the page cache where the OS and file system allow it
+    (Linux, not tmpfs); elsewhere an ordinary copy."""
+    if hasattr(os, "O_DIRECT"):
+        try:
+            _copy_direct(source, target)
+            return
+        except OSError as error:
+            if error.errno != errno.EINVAL:  # EINVAL: this file system refuses O_DIRECT
+                raise
+    shutil.copyfile(source, target)
 
 
 def _checkpoint(marts_db: Path) -> None:
@@ -72,7 +118,7 @@ def publish(settings: Settings) -> list[str]:
     for leftover in (staging, staging.with_name(staging.name + ".wal")):
         leftover.unlink(missing_ok=True)
     _checkpoint(settings.marts_db)
-    shutil.copyfile(settings.marts_db, staging)
+    copy_file(settings.marts_db, staging)
     con = duckdb.connect(str(staging))
     try:
         # Indexes are built here, not by dbt: the daily deletes and inserts of the marts would have
