@@ -54,7 +54,8 @@ where is_open
 order by department_code, category_code, source_file, row_number, rule_id, field
 """
 FETCH_ROWS = 20_000
-# A worker's start (~0.15 s) costs about as much as writing ~3,000 rows: shorter lists are written here.
+# A worker's start (~0.15 s) cost about as much as writing ~3,000 rows through XlsxWriter's cells (~13,000
+# since the rows are written by hand, xlsx_list): shorter lists are written here.
 IN_PROCESS_ROWS = 5_000
 
 
@@ -143,7 +144,7 @@ def write_corrections(con: duckdb.DuckDBPyConnection, data: ReviewData, root: Pa
         finally:
             written[department.code] = listing.close()
         convert = write_xlsx if listing.written < IN_PROCESS_ROWS else converter.submit
-        convert(listing.files.csv, listing.files.xlsx, notes(department, data.as_of))
+        convert(listing.files.csv, listing.files.xlsx, notes(department, data.as_of), rows=listing.written)
 
     try:
         for code, failures in _open_failures(con):
