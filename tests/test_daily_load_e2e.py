@@ -314,8 +314,10 @@ def test_incremental_staging_equals_a_full_rebuild(city, tmp_path):
 
 def test_windowed_tests_still_fail_on_a_bad_row_of_the_window(city, tmp_path):
     """On a daily build the uniqueness tests of the models replaced per file, record or subject read
-    only the keys of the build's window: a duplicate that involves a row the build wrote still fails.
-    On a copy of the warehouse, with the window of the last validated files."""
+    only the keys of the build's window, and the tests of single rows (not null, patterns,
+    expressions) only the window's rows: a duplicate that involves a row the build wrote, or a null
+    in such a row, still fails. On a copy of the warehouse, with the window of the last validated
+    files."""
     from credit_warehouse.transform import DbtFailed, run_dbt, window_since
 
     copy = copy_warehouse(city["settings"], tmp_path)
@@ -332,11 +334,16 @@ def test_windowed_tests_still_fail_on_a_bad_row_of_the_window(city, tmp_path):
                                   "(select subject_key from marts.fct_credit_record) order by 1 limit 1").fetchone()[0]
             con.execute("insert into marts.fct_credit_record select * from marts.fct_credit_record "
                         "where subject_key = ? limit 1", [subject])
+            con.execute("update marts.fct_credit_record set latest_source_file = null where record_id = "
+                        "(select min(record_id) from marts.fct_credit_record where subject_key = ?)", [subject])
         with pytest.raises(DbtFailed) as failed:
             run_dbt(copy, "test", "--select", "fct_credit_record")
     compiled = next((copy.home / "dbt/target/compiled").rglob("unique_fct_credit_record_record_id.sql")).read_text()
     assert "int_window_subjects" in compiled  # the windowed form ran
     assert "unique_fct_credit_record_record_id" in str(failed.value)
+    compiled = next((copy.home / "dbt/target/compiled").rglob("not_null_fct_credit_record_latest_source_file.sql"))
+    assert "int_window_subjects" in compiled.read_text()
+    assert "not_null_fct_credit_record_latest_source_file" in str(failed.value)
     assert "unique_combination_of_columns_fct_credit_record" in str(failed.value)
 
 

@@ -84,6 +84,13 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- `and` the test window's predicate of a model, or nothing: for tests of single rows (not null, an
+    expression, a pattern), which a row keeps until a build rewrites it. -#}
+{% macro and_test_window(relation) -%}
+    {%- set window = credit_warehouse.test_window_predicate(relation) | trim -%}
+    {{ 'and ' ~ window if window else '' }}
+{%- endmacro %}
+
 {#- `where` and the test window's predicate of a model, or nothing: for tests that read several models. -#}
 {% macro test_window_where(relation) -%}
     {%- set window = credit_warehouse.test_window_predicate(relation) | trim -%}
