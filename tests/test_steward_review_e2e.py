@@ -460,7 +460,7 @@ def correction_list(tmp_path: Path, rows: list[list[str]], max_sheet_rows: int |
     assert files.rows == len(rows)
     sheet_notes = notes(DepartmentReview("market_regulation", "市场监管局"), dt.date(2026, 10, 9))
     options = {"max_sheet_rows": max_sheet_rows} if max_sheet_rows else {}
-    assert write_xlsx(files.csv, files.xlsx, sheet_notes, **options) == len(rows)
+    assert write_xlsx(files.csv, files.xlsx, sheet_notes, rows=files.rows, **options) == len(rows)
     return files.xlsx
 
 
@@ -473,7 +473,7 @@ def test_a_worker_writes_the_same_xlsx_as_the_review_process(tmp_path):
     here = correction_list(tmp_path, rows, max_sheet_rows=25)
     converter = XlsxConverter(workers=1)
     there = tmp_path / "worker.xlsx"
-    converter.submit(here.with_suffix(".csv"), there, [["部门", "市场监管局"]])
+    converter.submit(here.with_suffix(".csv"), there, [["部门", "市场监管局"]], rows=len(rows))
     converter.close()
     with CalamineWorkbook.from_path(str(here)) as mine, CalamineWorkbook.from_path(str(there)) as theirs:
         assert theirs.sheet_names == ["更正清单", "说明"]  # one sheet: the worker's own row limit
@@ -486,7 +486,7 @@ def test_a_worker_that_cannot_write_a_list_fails_the_review_with_its_reason(tmp_
     from credit_warehouse.steward.xlsx_list import XlsxConverter, XlsxFailed
 
     converter = XlsxConverter(workers=1)
-    converter.submit(tmp_path / "missing.csv", tmp_path / "missing.xlsx", [])
+    converter.submit(tmp_path / "missing.csv", tmp_path / "missing.xlsx", [], rows=0)
     with pytest.raises(XlsxFailed, match="missing.xlsx: worker exited with 1: .*FileNotFoundError"):
         converter.close()
 
@@ -579,3 +579,14 @@ def test_a_value_shaped_like_xlsx_markup_stays_text(tmp_path):
     with CalamineWorkbook.from_path(str(path)) as book:
         assert book.get_sheet_by_index(0).to_python()[1][4:7] == values[3:6]
     assert load_workbook(path, read_only=True)["更正清单"]["E2"].value == "<r><t>K1</t></r>"
+
+
+@pytest.mark.parametrize("declared", [2, 4])
+def test_an_xlsx_list_whose_csv_holds_other_rows_than_declared_fails(tmp_path, declared):
+    from credit_warehouse.steward.xlsx_list import write_xlsx
+
+    rows = [["C06", "f.csv", str(n), "", "", "", "", "", "阻断", "r", "", ""] for n in (1, 2, 3)]
+    path = correction_list(tmp_path, rows)
+    with pytest.raises(ValueError, match="CSV"):
+        write_xlsx(path.with_suffix(".csv"), tmp_path / "other.xlsx", [], rows=declared)
+    assert not (tmp_path / "other.xlsx").exists() and not list(tmp_path.glob("other.xlsx.*"))

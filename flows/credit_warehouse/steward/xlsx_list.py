@@ -91,18 +91,12 @@ def _row_xml(number: int, row: list[str], styles: dict[int, str]) -> str:
     return f'<row r="{number}">{"".join(cells)}</row>'
 
 
-def _count_rows(csv_path: Path) -> int:
-    with csv_path.open(encoding="utf-8-sig", newline="") as handle:
-        return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
-
-
-def write_xlsx(csv_path: Path, xlsx_path: Path, notes: list[list[Any]], max_sheet_rows: int = MAX_SHEET_ROWS,
-               rows: int | None = None) -> int:
-    """The XLSX of a list's CSV (its header row first): sheets 更正清单, 更正清单2, ... of at most
-    ``max_sheet_rows`` rows each, then the 说明 sheet of ``notes`` (label, value) rows. ``rows``: the
-    CSV's data rows, when the caller knows them (else counted). Returns the rows."""
-    total = _count_rows(csv_path) if rows is None else rows
-    sheet_rows = [min(max_sheet_rows, total - start) for start in range(0, total, max_sheet_rows)] or [0]
+def write_xlsx(csv_path: Path, xlsx_path: Path, notes: list[list[Any]], rows: int,
+               max_sheet_rows: int = MAX_SHEET_ROWS) -> int:
+    """The XLSX of a list's CSV (its header row first, then ``rows`` data rows, as the list counted them
+    while writing it; a CSV with more or fewer fails): sheets 更正清单, 更正清单2, ... of at most
+    ``max_sheet_rows`` rows each, then the 说明 sheet of ``notes`` (label, value) rows. Returns the rows."""
+    sheet_rows = [min(max_sheet_rows, rows - start) for start in range(0, rows, max_sheet_rows)] or [0]
     skeleton = xlsx_path.with_name(xlsx_path.name + ".skeleton")
     partial = xlsx_path.with_name(xlsx_path.name + ".partial")
     try:
@@ -114,7 +108,7 @@ def write_xlsx(csv_path: Path, xlsx_path: Path, notes: list[list[Any]], max_shee
     finally:
         skeleton.unlink(missing_ok=True)
         partial.unlink(missing_ok=True)
-    return total
+    return rows
 
 
 def _write_skeleton(path: Path, headers: list[str], sheet_rows: list[int], notes: list[list[Any]]) -> None:
@@ -195,7 +189,7 @@ class XlsxConverter:
         self._env = worker_env()
         self._jobs: list[Future[None]] = []
 
-    def submit(self, csv_path: Path, xlsx_path: Path, notes: list[list[Any]], rows: int | None = None) -> None:
+    def submit(self, csv_path: Path, xlsx_path: Path, notes: list[list[Any]], rows: int) -> None:
         request = json.dumps({"csv": str(csv_path), "xlsx": str(xlsx_path), "notes": notes, "rows": rows},
                              ensure_ascii=False)
         self._jobs.append(self._pool.submit(self._run, request, xlsx_path))
@@ -215,7 +209,7 @@ class XlsxConverter:
 
 def main() -> None:
     request = json.loads(sys.argv[1])
-    write_xlsx(Path(request["csv"]), Path(request["xlsx"]), request["notes"], rows=request.get("rows"))
+    write_xlsx(Path(request["csv"]), Path(request["xlsx"]), request["notes"], rows=request["rows"])
 
 
 if __name__ == "__main__":
