@@ -31,10 +31,7 @@ with candidates as (
     {%- set quoted = [] -%}
     {%- for column in text_columns -%}{%- do quoted.append(adapter.quote(column)) -%}{%- endfor %}
     where {{ credit_warehouse.regex_matches(credit_warehouse.join_with_spaces(quoted), pattern) }}
-    {%- set window = credit_warehouse.test_window_predicate(model) | trim %}
-    {%- if window %}
-        and {{ window }}
-    {%- endif %}
+        {{ credit_warehouse.and_test_window(model) }}
 ),
 
 hits as (
