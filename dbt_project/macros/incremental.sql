@@ -48,6 +48,44 @@
     where {{ credit_warehouse.staging_window_rows_literal('load_seq') }}
 {%- endmacro %}
 
+{#- The ledger entries a daily build reconciles again (int_ledger_reconciliation) and rewrites in
+    fct_ledger_decision: those with a version in the window, and those whose document number got a
+    submitted 双公示 row in it, looked up in `reconciled` (the kept reconciliation: before this build's
+    rewrite for int_ledger_reconciliation, after it for fct_ledger_decision; the same entries, since an
+    entry whose document number changed has a version in the window). Callers declare the two refs:
+    inside `is_incremental()` they are not seen when dbt parses the model. -#}
+{% macro ledger_window_entries(reconciled) -%}
+    select department_code, category_code, record_key
+    from {{ ref('stg_ledger_entries') }}
+    where {{ credit_warehouse.staging_window_rows_literal('load_seq') }}
+    union
+    select kept.department_code, kept.ledger_category_code, kept.record_key
+    from {{ reconciled }} as kept
+    inner join {{ ref('int_feed_row_quality') }} as window_rows
+        on window_rows.department_code = kept.department_code
+        and window_rows.category_code = kept.decision_category_code
+        and window_rows.doc_number_key = kept.doc_number_key
+    where {{ credit_warehouse.staging_window_rows_literal('window_rows.load_seq') }}
+        and window_rows.is_double_publicity
+{%- endmacro %}
+
+{#- 瞒报 at an as-of date: unreported and past the report deadline (an entry without a deadline, its
+    decision date outside the calendar, counts as past it). `entries`: the alias of the ledger rows. -#}
+{% macro is_concealed(as_of, entries='') -%}
+    {%- set prefix = entries ~ '.' if entries else '' -%}
+    not {{ prefix }}is_reported and coalesce({{ prefix }}report_due_date < {{ as_of }}, true)
+{%- endmacro %}
+
+{#- fct_ledger_decision's post-hook on a daily build: the entries it did not rewrite judged again at
+    the build's as-of date, in place. -#}
+{% macro judge_concealment_in_place() -%}
+    {%- set as_of = '(select as_of_date from ' ~ ref('int_as_of_date') ~ ')' -%}
+    update {{ this }}
+    set as_of_date = {{ as_of }},
+        is_concealed = {{ credit_warehouse.is_concealed(as_of) }}
+    where as_of_date is distinct from {{ as_of }}
+{%- endmacro %}
+
 {#- The relation of a model of this project, by name, from the graph: lets a test read a model it has no
     ref to (a ref found only at run time would be an undeclared dependency). -#}
 {% macro model_relation(name) -%}

@@ -14,18 +14,7 @@
 with
 {%- if is_incremental() %}
 window_entries as (
-    select department_code, category_code, record_key
-    from {{ ref('stg_ledger_entries') }}
-    where {{ credit_warehouse.staging_window_rows_literal('load_seq') }}
-    union
-    select kept.department_code, kept.ledger_category_code, kept.record_key
-    from {{ this }} as kept
-    inner join {{ ref('int_feed_row_quality') }} as window_rows
-        on window_rows.department_code = kept.department_code
-        and window_rows.category_code = kept.decision_category_code
-        and window_rows.doc_number_key = kept.doc_number_key
-    where {{ credit_warehouse.staging_window_rows_literal('window_rows.load_seq') }}
-        and window_rows.is_double_publicity
+    {{ credit_warehouse.ledger_window_entries(this) }}
 ),
 {%- endif %}
 

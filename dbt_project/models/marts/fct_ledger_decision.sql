@@ -3,8 +3,33 @@
 -- entry). An unreported decision is concealed (瞒报, 004) once its report deadline
 -- (report_deadline_workdays after the decision) has passed at the as-of date: the only part judged
 -- again on every build.
+--
+-- Incremental per entry: a daily build rewrites the entries int_ledger_reconciliation reconciled
+-- again (ledger_window_entries), then judges every other kept entry at the new as-of date in place
+-- (post-hook): is_concealed and as_of_date are the only columns that depend on it. A year of the
+-- 1,000,000-subject city (10.7M entries) was written whole every day (10.3 s); updating the two
+-- columns of every row takes ~1.6 s.
+-- depends_on: {{ ref('stg_ledger_entries') }} {{ ref('int_feed_row_quality') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='ledger_entry_id',
+    post_hook="{% if is_incremental() %}{{ credit_warehouse.judge_concealment_in_place() }}{% endif %}",
+) }}
+
 with as_of as (
     select as_of_date from {{ ref('int_as_of_date') }}
+),
+
+entries as (
+    select reconciled.*
+    from {{ ref('int_ledger_reconciliation') }} as reconciled
+    {%- if is_incremental() %}
+    inner join ({{ credit_warehouse.ledger_window_entries(ref('int_ledger_reconciliation')) }}) as window_entries
+        on window_entries.department_code = reconciled.department_code
+        and window_entries.category_code = reconciled.ledger_category_code
+        and window_entries.record_key = reconciled.record_key
+    {%- endif %}
 )
 
 select
@@ -24,12 +49,11 @@ select
     entries.first_report_date,
     entries.report_lag_workdays,
     entries.is_accepted,
-    not entries.is_reported
-        and coalesce(entries.report_due_date < as_of.as_of_date, true) as is_concealed,
+    {{ credit_warehouse.is_concealed('as_of.as_of_date', entries='entries') }} as is_concealed,
     as_of.as_of_date,
     entries.ledger_report_date,
     entries.ledger_source_file
-from {{ ref('int_ledger_reconciliation') }} as entries
+from entries
 cross join as_of
 left join {{ ref('departments') }} as departments
     on departments.department_code = entries.department_code
