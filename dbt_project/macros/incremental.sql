@@ -86,6 +86,58 @@
     where as_of_date is distinct from {{ as_of }}
 {%- endmacro %}
 
+{#- A penalty's publicity at an as-of date: repaired (a granted repair closed by then), expired (past
+    its publicity end) or public; and whether it is public. -#}
+{% macro publicity_status(repaired_on, publicity_end_date, as_of) -%}
+    case
+        when {{ repaired_on }} is not null then 'repaired'
+        when {{ as_of }} > {{ publicity_end_date }} then 'expired'
+        else 'public'
+    end
+{%- endmacro %}
+
+{% macro is_public(repaired_on, publicity_end_date, as_of) -%}
+    {{ repaired_on }} is null and {{ as_of }} <= {{ publicity_end_date }}
+{%- endmacro %}
+
+{#- The first granted credit repair of each penalty closed by the as-of date (fct_penalty_publicity). -#}
+{% macro penalty_repairs(as_of) -%}
+    select penalty_record_id, min(closed_date) as repaired_on
+    from {{ ref('fct_credit_repair') }}
+    where is_granted
+        and closed_date is not null
+        and penalty_record_id is not null
+        and closed_date <= {{ as_of }}
+    group by penalty_record_id
+{%- endmacro %}
+
+{#- fct_penalty_publicity's post-hook on a daily build: every penalty's repair, status and as-of date
+    judged again in place, at the build's as-of date and over the current repairs (a repair of another
+    subject's feed, or a re-sent one, can change a penalty the build did not rewrite). -#}
+{% macro judge_publicity_in_place() -%}
+    {%- set as_of = '(select as_of_date from ' ~ ref('int_as_of_date') ~ ')' -%}
+    update {{ this }} as publicity
+    set as_of_date = judged.as_of_date,
+        repaired_on = judged.repaired_on,
+        publicity_status = judged.publicity_status,
+        is_public = judged.is_public
+    from (
+        select
+            kept.record_id,
+            {{ as_of }} as as_of_date,
+            repairs.repaired_on,
+            {{ credit_warehouse.publicity_status('repairs.repaired_on', 'kept.publicity_end_date', as_of) }}
+                as publicity_status,
+            {{ credit_warehouse.is_public('repairs.repaired_on', 'kept.publicity_end_date', as_of) }} as is_public
+        from {{ this }} as kept
+        left join ({{ credit_warehouse.penalty_repairs(as_of) }}) as repairs
+            on repairs.penalty_record_id = kept.record_id
+    ) as judged
+    where judged.record_id = publicity.record_id
+        and (publicity.as_of_date is distinct from judged.as_of_date
+            or publicity.repaired_on is distinct from judged.repaired_on)
+{%- endmacro %}
+
 {#- The relation of a model of this project, by name, from the graph: lets a test read a model it has no
     ref to (a ref found only at run time would be an undeclared dependency). -#}
 {% macro model_relation(name) -%}
@@ -166,13 +218,13 @@
     mart_subject_category_summary): a daily build deletes the window's subjects and appends them
     recomputed (append, not delete+insert: a subject left without records must go too). The model
     keeps `-- depends_on: {{ ref('int_window_subjects') }}` so dbt orders it after the window. -#}
-{% macro per_subject_incremental() -%}
+{% macro per_subject_incremental(window_tested=true) -%}
     {{ config(
         materialized='incremental',
         incremental_strategy='append',
         pre_hook="{% if is_incremental() %}delete from {{ this }} where subject_key in ("
             ~ "select subject_key from {{ ref('int_window_subjects') }}){% endif %}",
-        meta={'window_key': 'subject_key'},
+        meta={'window_key': 'subject_key' if window_tested else none},
     ) }}
 {%- endmacro %}
 
