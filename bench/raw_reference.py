@@ -131,10 +131,13 @@ def _append_files(con: duckdb.DuckDBPyConnection, table: str, tables: Iterator[p
         created = True
         buffered.clear()
 
+    rows = 0
     for parsed in tables:
         buffered.append(parsed)
-        if sum(t.num_rows for t in buffered) >= INSERT_ROWS:
+        rows += parsed.num_rows
+        if rows >= INSERT_ROWS:
             flush()
+            rows = 0
     if buffered or not created:
         flush()
 
