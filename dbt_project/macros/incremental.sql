@@ -76,10 +76,15 @@
     not {{ prefix }}is_reported and coalesce({{ prefix }}report_due_date < {{ as_of }}, true)
 {%- endmacro %}
 
+{#- The build's as-of date as a scalar subquery, for the post-hooks that judge kept rows in place. -#}
+{% macro as_of_date_value() -%}
+    (select as_of_date from {{ ref('int_as_of_date') }})
+{%- endmacro %}
+
 {#- fct_ledger_decision's post-hook on a daily build: the entries it did not rewrite judged again at
     the build's as-of date, in place. -#}
 {% macro judge_concealment_in_place() -%}
-    {%- set as_of = '(select as_of_date from ' ~ ref('int_as_of_date') ~ ')' -%}
+    {%- set as_of = credit_warehouse.as_of_date_value() -%}
     update {{ this }}
     set as_of_date = {{ as_of }},
         is_concealed = {{ credit_warehouse.is_concealed(as_of) }}
@@ -115,7 +120,7 @@
     judged again in place, at the build's as-of date and over the current repairs (a repair of another
     subject's feed, or a re-sent one, can change a penalty the build did not rewrite). -#}
 {% macro judge_publicity_in_place() -%}
-    {%- set as_of = '(select as_of_date from ' ~ ref('int_as_of_date') ~ ')' -%}
+    {%- set as_of = credit_warehouse.as_of_date_value() -%}
     update {{ this }} as publicity
     set as_of_date = judged.as_of_date,
         repaired_on = judged.repaired_on,
