@@ -48,6 +48,22 @@
     where {{ credit_warehouse.staging_window_rows_literal('load_seq') }}
 {%- endmacro %}
 
+{#- The rows of `versions` (int_record_versions, aliased `alias`) of the records that got a version in
+    this build's window: joined on the record's natural key (department, category, record key), of which
+    record_id is a hash. The view computes that hash on every version it returns, so filtering it by
+    record_id hashed all of the year's 25.7M versions to keep 65,000 (day 365 of the 1,000,000-subject
+    city: 3.8 s against 1.4 s on the natural key). -#}
+{% macro join_window_records(alias) -%}
+    inner join (
+        select distinct department_code, category_code, record_key
+        from {{ ref('int_record_versions') }}
+        where {{ credit_warehouse.staging_window_rows_literal('load_seq') }}
+    ) as window_records
+        on window_records.department_code = {{ alias }}.department_code
+        and window_records.category_code = {{ alias }}.category_code
+        and window_records.record_key = {{ alias }}.record_key
+{%- endmacro %}
+
 {#- The ledger entries a daily build reconciles again (int_ledger_reconciliation) and rewrites in
     fct_ledger_decision: those with a version in the window, and those whose document number got a
     submitted 双公示 row in it, looked up in `reconciled` (the kept reconciliation: before this build's

@@ -16,9 +16,9 @@ with all_versions as {{ credit_warehouse.not_materialized() }} (
 
 {% if is_incremental() -%}
 versions as (
-    select *
+    select all_versions.*
     from all_versions
-    where record_id in ({{ credit_warehouse.window_record_ids() }})
+    {{ credit_warehouse.join_window_records('all_versions') }}
 ),
 {%- else -%}
 {#- read twice (ranking, then the winners' rows): DuckDB would write the year's versions out whole.

@@ -5,14 +5,9 @@
 -- mart_subject_category_summary) read it instead of each scanning every version again. Without a
 -- window (a full refresh), every subject, without the join.
 {%- if credit_warehouse.window_set() %}
-with window_records as (
-    {{ credit_warehouse.window_record_ids() }}
-)
-
 select distinct versions.subject_key
 from {{ ref('int_record_versions') }} as versions
-inner join window_records
-    on window_records.record_id = versions.record_id
+{{ credit_warehouse.join_window_records('versions') }}
 {%- else %}
 select distinct subject_key
 from {{ ref('int_record_versions') }}
