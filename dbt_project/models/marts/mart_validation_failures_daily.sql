@@ -31,24 +31,81 @@ grid as (
     cross join departments
 ),
 
+{#- A failure counts +1 from the day it opened and -1 from the day it ended: the open failures of a
+    day are the running sum of those changes up to it. Counting every failure against every day
+    instead (a join on opened_on <= report_date) took 5 s on day 365 of the 1,000,000-subject city
+    (1.4M failures x 365 days) and grows with the square of the history. -#}
+changes as (
+    select
+        department_code,
+        opened_on as event_date,
+        1 as open_change,
+        case when severity = 'blocking' then 1 else 0 end as blocking_change,
+        case when severity = 'warning' then 1 else 0 end as warning_change,
+        case when failing_since = opened_on then 1 else 0 end as new_failures,
+        0 as closed_failures
+    from failures
+    union all
+    select
+        department_code,
+        ended_on as event_date,
+        -1 as open_change,
+        case when severity = 'blocking' then -1 else 0 end as blocking_change,
+        case when severity = 'warning' then -1 else 0 end as warning_change,
+        0 as new_failures,
+        case when closed_on = ended_on then 1 else 0 end as closed_failures
+    from failures
+    where ended_on is not null
+),
+
+daily_changes as (
+    select
+        department_code,
+        event_date,
+        sum(open_change) as open_change,
+        sum(blocking_change) as blocking_change,
+        sum(warning_change) as warning_change,
+        sum(new_failures) as new_failures,
+        sum(closed_failures) as closed_failures
+    from changes
+    group by department_code, event_date
+),
+
+{#- the grid's days next to the days with changes (also those outside the grid), summed in date order -#}
+timeline as (
+    select department_code, report_date as event_date, 0 as open_change, 0 as blocking_change,
+        0 as warning_change, true as is_grid_day
+    from grid
+    union all
+    select department_code, event_date, open_change, blocking_change, warning_change, false as is_grid_day
+    from daily_changes
+),
+
+running as (
+    select
+        department_code,
+        event_date,
+        is_grid_day,
+        sum(open_change) over (partition by department_code order by event_date) as open_failures,
+        sum(blocking_change) over (partition by department_code order by event_date) as open_blocking,
+        sum(warning_change) over (partition by department_code order by event_date) as open_warning
+    from timeline
+),
+
 counted as (
     select
-        grid.report_date,
-        grid.department_code,
-        count(case when failures.opened_on <= grid.report_date
-            and (failures.ended_on is null or failures.ended_on > grid.report_date) then 1 end) as open_failures,
-        count(case when failures.severity = 'blocking' and failures.opened_on <= grid.report_date
-            and (failures.ended_on is null or failures.ended_on > grid.report_date) then 1 end) as open_blocking,
-        count(case when failures.severity = 'warning' and failures.opened_on <= grid.report_date
-            and (failures.ended_on is null or failures.ended_on > grid.report_date) then 1 end) as open_warning,
-        count(case when failures.opened_on = grid.report_date
-            and failures.failing_since = grid.report_date then 1 end) as new_failures,
-        count(case when failures.closed_on = grid.report_date then 1 end) as closed_failures
-    from grid
-    left join failures
-        on failures.department_code = grid.department_code
-        and failures.opened_on <= grid.report_date
-    group by grid.report_date, grid.department_code
+        running.event_date as report_date,
+        running.department_code,
+        cast(running.open_failures as {{ dbt.type_bigint() }}) as open_failures,
+        cast(running.open_blocking as {{ dbt.type_bigint() }}) as open_blocking,
+        cast(running.open_warning as {{ dbt.type_bigint() }}) as open_warning,
+        cast(coalesce(daily_changes.new_failures, 0) as {{ dbt.type_bigint() }}) as new_failures,
+        cast(coalesce(daily_changes.closed_failures, 0) as {{ dbt.type_bigint() }}) as closed_failures
+    from running
+    left join daily_changes
+        on daily_changes.department_code = running.department_code
+        and daily_changes.event_date = running.event_date
+    where running.is_grid_day
 )
 
 select
