@@ -431,6 +431,57 @@ def test_a_resend_that_moves_a_record_to_another_subject_updates_both_subjects(c
     assert_equals_a_full_rebuild(settings, tmp_path / "rebuilt")
 
 
+def renamable_record(city, inbox: Path) -> tuple:
+    """A penalty of an organisation without a registration record and with other records, delivered once
+    in a UTF-8 CSV without title rows, with the file's header and row: re-sent later, it names the
+    subject (int_subjects takes the latest record's name when there is no registration)."""
+    utf8_csv = {f.source_file for f in city["manifest"].files if f.file_format == "csv" and f.encoding == "utf-8"}
+    candidates = query(city, "select r.subject_key, r.department_code, r.category_code, r.latest_source_file, "
+                             "r.latest_row_number from intermediate.int_credit_records r "
+                             "inner join intermediate.int_subjects s on s.subject_key = r.subject_key "
+                             "where not s.has_registration and s.record_count > 2 and not r.is_person "
+                             "and r.version_count = 1 and r.record_layout = 'penalty' order by r.record_id")
+    for subject_key, department, category, source, row_number in candidates:
+        if source in utf8_csv:
+            with (inbox / source).open(encoding="utf-8", newline="") as stream:
+                header, *rows = list(csv.reader(stream))
+            if row_number <= len(rows) and subject_key in rows[row_number - 1]:
+                return subject_key, department, category, header, rows[row_number - 1]
+    raise AssertionError("no renamable record in the city")
+
+
+def test_a_resend_that_renames_a_subject_updates_all_its_records(city, tmp_path):
+    """fct_credit_record rewrites the records of a daily load's window, and the kept records of subjects
+    whose name, kind or region changed. A record re-sent under a new subject name renames the subject:
+    every one of its records, re-sent or not, shows the new name, and everything equals a full rebuild."""
+    from credit_warehouse.inbox import inbox_path
+    from credit_warehouse.pipeline import daily_load
+
+    home = tmp_path / "renamed"
+    shutil.copytree(city["home"], home)
+    settings = load_settings(home)
+    subject_key, department, category, header, row = renamable_record(city, settings.inbox)
+    fields = Catalogue.load().header_map(category)
+    name_column = next(i for i, name in enumerate(header) if fields.get(normalize_header(name)) == "subject_name")
+    new_name = row[name_column] + "（更名）"
+    row = [new_name if i == name_column else value for i, value in enumerate(row)]
+    day = END + dt.timedelta(days=1)
+    target = inbox_path(settings.inbox, department, category, day, "csv", "corr1")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("w", encoding="utf-8", newline="") as stream:
+        csv.writer(stream).writerows([header, row])
+
+    assert daily_load(day, str(home)).status == "succeeded"
+    con = duckdb.connect(str(settings.marts_db), read_only=True)
+    try:
+        names = con.execute("select subject_display_name, count(*) from marts.marts.fct_credit_record "
+                            "where subject_key = ? group by 1", [subject_key]).fetchall()
+    finally:
+        con.close()
+    assert len(names) == 1 and names[0][0] == new_name and names[0][1] > 2, names
+    assert_equals_a_full_rebuild(settings, tmp_path / "rebuilt")
+
+
 def test_a_decision_reported_after_its_ledger_is_reconciled(city, tmp_path):
     """A decision the ledger (台账) listed days ago and the department never reported is reported late
     (补报) in a file of its own. No ledger row arrives, yet the daily build recomputes that entry (kept per

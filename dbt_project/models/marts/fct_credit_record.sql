@@ -1,17 +1,33 @@
 -- One row per current credit record (latest delivered version), joined to its category,
 -- department and subject. No raw ID numbers: persons appear as person_key + masked ID.
 --
--- Incremental per subject, like int_subjects: a row is a function of its record, its subject's
--- int_subjects row and the seeds (no as-of date), and a daily build changes only the records and
--- subjects of its window. So it deletes the window's subjects (int_window_subjects: a record that
--- moved subject is deleted under the subject it left) and appends their current records.
--- depends_on: {{ ref('int_window_subjects') }}
-{{ credit_warehouse.per_subject_incremental() }}
+-- Incremental per record: a row is a function of its record, its subject's dim_subject row (kind,
+-- region, display name) and the seeds (no as-of date). A daily build rewrites the records that got a
+-- version in its window (a record that moved subject among them: delete+insert on record_id) and the
+-- kept records of the window's subjects whose kind, region or display name changed; only the
+-- window's subjects can change (int_subjects). Rewriting every record of the window's subjects took
+-- 11 s on day 365 of the 1,000,000-subject city: its 61,000 subjects hold 2.3M records, 65,000 of
+-- them got a version. The tests still read the window's subjects, a superset of what was rewritten.
+-- depends_on: {{ ref('int_window_subjects') }} {{ ref('int_record_versions') }}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='record_id',
+          meta={'window_key': 'subject_key'}) }}
 
 with records as (
     select * from {{ ref('int_credit_records') }}
     {%- if is_incremental() %}
-    where {{ credit_warehouse.in_window_subjects('subject_key') }}
+    where record_id in (
+        {{ credit_warehouse.window_record_ids() }}
+        union
+        select kept.record_id
+        from {{ this }} as kept
+        inner join {{ ref('int_window_subjects') }} as window_subjects
+            on window_subjects.subject_key = kept.subject_key
+        left join {{ ref('dim_subject') }} as subjects
+            on subjects.subject_key = kept.subject_key
+        where kept.subject_kind is distinct from subjects.subject_kind
+            or kept.region_code is distinct from subjects.region_code
+            or kept.subject_display_name is distinct from subjects.subject_name
+    )
     {%- endif %}
 ),
 
