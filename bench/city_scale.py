@@ -226,7 +226,9 @@ def measure(args: list[str], env: dict[str, str] | None = None) -> Step:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0 or not out.exists():
         raise BenchFailed(f"bench step {args[0]} {args[2]}..{args[3]} exited with {process.returncode}")
-    return Step(seconds, usage.ru_maxrss * 1024, json.loads(out.read_text()))
+    result = json.loads(out.read_text())
+    # the child's own figure (bench.child.peak_rss); wait4's starts at this process's peak
+    return Step(seconds, int(result.get("peak_rss") or usage.ru_maxrss * 1024), result)
 
 
 def fresh_home(path: Path, inbox: Path) -> Path:
