@@ -8,13 +8,60 @@
 --   it again (that version's failure carries on; failing_since keeps the first date).
 -- A row without a record key (key field blank) cannot be matched by a re-send: it stays open.
 -- Offending values are masked (stg_row_issues); record keys embedding an ID number are hashed.
-with issues as {{ credit_warehouse.not_materialized() }} (
+--
+-- Incremental per record: a record's failures are a function of its versions and their issues, and a
+-- daily build adds versions and issues only to the records of its window. So it recomputes the
+-- failures of the records with a row in the window (and the new failures of window rows without a
+-- key) and replaces them by failure_id; a failure never disappears, except when a file is validated
+-- again, which rebuilds in full (transform.staging_window). Rebuilt every day, it took 8 s on day 365
+-- of the 1,000,000-subject city.
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='failure_id') }}
+
+with all_issues as {{ credit_warehouse.not_materialized() }} (
     select * from {{ ref('stg_row_issues') }}
 ),
 
-row_keys as {{ credit_warehouse.not_materialized() }} (
+all_row_keys as {{ credit_warehouse.not_materialized() }} (
     select * from {{ ref('stg_feed_row_keys') }}
 ),
+
+{% if is_incremental() -%}
+{#- the rows of the records with a row in the window, and the window's rows without a key -#}
+row_keys as (
+    select all_row_keys.*
+    from all_row_keys
+    inner join (
+        select distinct department_code, category_code, record_key
+        from all_row_keys
+        where {{ credit_warehouse.staging_window_rows_literal('load_seq') }}
+            and record_key is not null
+    ) as window_records
+        on window_records.department_code = all_row_keys.department_code
+        and window_records.category_code = all_row_keys.category_code
+        and window_records.record_key = all_row_keys.record_key
+    union all
+    select *
+    from all_row_keys
+    where {{ credit_warehouse.staging_window_rows_literal('load_seq') }}
+        and record_key is null
+),
+
+issues as (
+    select all_issues.*
+    from all_issues
+    inner join row_keys
+        on row_keys.file_sha256 = all_issues.file_sha256
+        and row_keys.row_number = all_issues.row_number
+),
+{%- else -%}
+row_keys as {{ credit_warehouse.not_materialized() }} (
+    select * from all_row_keys
+),
+
+issues as {{ credit_warehouse.not_materialized() }} (
+    select * from all_issues
+),
+{%- endif %}
 
 {#- Only records with a failure need their versions numbered: a record's versions are all rows with
     its key, so numbering just those keys' rows gives the same numbers as numbering every row (a year
