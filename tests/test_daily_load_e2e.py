@@ -378,23 +378,29 @@ def assert_equals_a_full_rebuild(built: Settings, home: Path) -> Path:
     return home
 
 
-def movable_record(city, inbox: Path) -> tuple:
-    """An organisation's penalty (keyed by document number, not USCC) delivered once in a UTF-8 CSV
-    without title rows (so its row number is its data row), another registered organisation's USCC to
-    move it to, and the file's header and row."""
+def delivered_row(city, inbox: Path, candidates: list[tuple], code_at: int) -> tuple:
+    """The first candidate (its columns, its source file and row number last) delivered in a UTF-8 CSV
+    without title rows (so its row number is its data row) whose row holds its column ``code_at``:
+    the candidate's columns, then the file's header and that row."""
     utf8_csv = {f.source_file for f in city["manifest"].files if f.file_format == "csv" and f.encoding == "utf-8"}
+    for *keys, source, row_number in candidates:
+        if source in utf8_csv:
+            with (inbox / source).open(encoding="utf-8", newline="") as stream:
+                header, *rows = list(csv.reader(stream))
+            if row_number <= len(rows) and keys[code_at] in rows[row_number - 1]:
+                return (*keys, header, rows[row_number - 1])
+    raise AssertionError("no such record in a UTF-8 CSV of the city")
+
+
+def movable_record(city, inbox: Path) -> tuple:
+    """An organisation's penalty (keyed by document number, not USCC) delivered once in a UTF-8 CSV,
+    another registered organisation's USCC to move it to, and the file's header and row."""
     candidates = query(city, "select r.record_key, r.subject_key, r.department_code, r.category_code, (select "
                              "min(uscc) from intermediate.int_subjects s where s.has_registration and "
                              "s.subject_key <> r.subject_key), r.latest_source_file, r.latest_row_number "
                              "from intermediate.int_credit_records r where r.uscc is not null and not r.is_person "
                              "and r.version_count = 1 and r.record_layout = 'penalty' order by r.record_id")
-    for *keys, source, row_number in candidates:
-        if source in utf8_csv:
-            with (inbox / source).open(encoding="utf-8", newline="") as stream:
-                header, *rows = list(csv.reader(stream))
-            if row_number <= len(rows) and keys[1] in rows[row_number - 1]:
-                return (*keys, header, rows[row_number - 1])
-    raise AssertionError("no movable record in the city")
+    return delivered_row(city, inbox, candidates, 1)
 
 
 def test_a_resend_that_moves_a_record_to_another_subject_updates_both_subjects(city, tmp_path):
@@ -433,21 +439,14 @@ def test_a_resend_that_moves_a_record_to_another_subject_updates_both_subjects(c
 
 def renamable_record(city, inbox: Path) -> tuple:
     """A penalty of an organisation without a registration record and with other records, delivered once
-    in a UTF-8 CSV without title rows, with the file's header and row: re-sent later, it names the
-    subject (int_subjects takes the latest record's name when there is no registration)."""
-    utf8_csv = {f.source_file for f in city["manifest"].files if f.file_format == "csv" and f.encoding == "utf-8"}
+    in a UTF-8 CSV, with the file's header and row: re-sent later, it names the subject (int_subjects
+    takes the latest record's name when there is no registration)."""
     candidates = query(city, "select r.subject_key, r.department_code, r.category_code, r.latest_source_file, "
                              "r.latest_row_number from intermediate.int_credit_records r "
                              "inner join intermediate.int_subjects s on s.subject_key = r.subject_key "
                              "where not s.has_registration and s.record_count > 2 and not r.is_person "
                              "and r.version_count = 1 and r.record_layout = 'penalty' order by r.record_id")
-    for subject_key, department, category, source, row_number in candidates:
-        if source in utf8_csv:
-            with (inbox / source).open(encoding="utf-8", newline="") as stream:
-                header, *rows = list(csv.reader(stream))
-            if row_number <= len(rows) and subject_key in rows[row_number - 1]:
-                return subject_key, department, category, header, rows[row_number - 1]
-    raise AssertionError("no renamable record in the city")
+    return delivered_row(city, inbox, candidates, 0)
 
 
 def test_a_resend_that_renames_a_subject_updates_all_its_records(city, tmp_path):
