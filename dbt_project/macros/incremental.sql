@@ -48,15 +48,16 @@
     where {{ credit_warehouse.staging_window_rows_literal('load_seq') }}
 {%- endmacro %}
 
-{#- The rows of `versions` (int_record_versions, aliased `alias`) of the records that got a version in
-    this build's window: joined on the record's natural key (department, category, record key), of which
-    record_id is a hash. The view computes that hash on every version it returns, so filtering it by
-    record_id hashed all of the year's 25.7M versions to keep 65,000 (day 365 of the 1,000,000-subject
-    city: 3.8 s against 1.4 s on the natural key). -#}
-{% macro join_window_records(alias) -%}
+{#- Keeps the rows of `alias` (rows of records: int_record_versions unless `rows` names another
+    relation or CTE with load_seq and the record's natural key) of the records that have a row of this
+    build's window in `rows`: joined on the natural key (department, category, record key), of which
+    record_id is a hash; rows without a record key never match. int_record_versions computes that hash
+    on every version it returns, so filtering it by record_id hashed all of the year's 25.7M versions to
+    keep 65,000 (day 365 of the 1,000,000-subject city: 3.8 s against 1.4 s on the natural key). -#}
+{% macro join_window_records(alias, rows=none) -%}
     inner join (
         select distinct department_code, category_code, record_key
-        from {{ ref('int_record_versions') }}
+        from {{ rows if rows is not none else ref('int_record_versions') }}
         where {{ credit_warehouse.staging_window_rows_literal('load_seq') }}
     ) as window_records
         on window_records.department_code = {{ alias }}.department_code

@@ -30,15 +30,7 @@ all_row_keys as {{ credit_warehouse.not_materialized() }} (
 row_keys as (
     select all_row_keys.*
     from all_row_keys
-    inner join (
-        select distinct department_code, category_code, record_key
-        from all_row_keys
-        where {{ credit_warehouse.staging_window_rows_literal('load_seq') }}
-            and record_key is not null
-    ) as window_records
-        on window_records.department_code = all_row_keys.department_code
-        and window_records.category_code = all_row_keys.category_code
-        and window_records.record_key = all_row_keys.record_key
+    {{ credit_warehouse.join_window_records('all_row_keys', rows='all_row_keys') }}
     union all
     select *
     from all_row_keys
