@@ -221,14 +221,13 @@ def measure(args: list[str], env: dict[str, str] | None = None) -> Step:
     out.unlink(missing_ok=True)
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-m", "bench.child", *args], cwd=REPO, env=env or child_env(out.parent))
-    _, status, usage = os.wait4(process.pid, 0)
+    returncode = process.wait()
     seconds = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0 or not out.exists():
-        raise BenchFailed(f"bench step {args[0]} {args[2]}..{args[3]} exited with {process.returncode}")
+    if returncode != 0 or not out.exists():
+        raise BenchFailed(f"bench step {args[0]} {args[2]}..{args[3]} exited with {returncode}")
     result = json.loads(out.read_text())
-    # the child's own figure (bench.child.peak_rss); wait4's starts at this process's peak
-    return Step(seconds, int(result.get("peak_rss") or usage.ru_maxrss * 1024), result)
+    # the child's own figure (bench.child.peak_rss): the kernel's for a child starts at this process's peak
+    return Step(seconds, int(result["peak_rss"]), result)
 
 
 def fresh_home(path: Path, inbox: Path) -> Path:
