@@ -22,6 +22,7 @@ from credit_warehouse.warehouse import MARTS_CATALOG, STORAGE_VERSION, connect
 START, SPLIT, END = dt.date(2026, 9, 24), dt.date(2026, 10, 9), dt.date(2026, 10, 12)
 SUBJECTS = 300
 RESIDENT_ID = re.compile(r"\b\d{17}[\dX]\b")
+PERSON_ID = "11010519491231002X"  # a valid resident ID number (check character X)
 
 
 def marts_snapshot(path: Path) -> dict[str, list[tuple]]:
@@ -303,7 +304,7 @@ def test_incremental_staging_equals_a_full_rebuild(city, tmp_path):
     windowed = {path.name.split(".")[0] for path in compiled.parents[1].rglob("*no_unmasked_id_numbers*.sql")
                 if "load_seq >= " in path.read_text()}  # PII scans read the window's rows of row-wise models
     assert any("stg_penalties" in name for name in windowed) and any("stg_feed_row_keys" in name for name in windowed)
-    assert not any(table in name for name in windowed for table in ("stg_row_issues", "fct_penalty", "fct_ledger"))
+    assert not any(table in name for name in windowed for table in ("stg_row_issues", "fct_penalty"))
     last_build = json.loads((city["home"] / "dbt/target/run_results.json").read_text())["results"]
     built = {r["unique_id"].split(".")[0] for r in last_build}
     assert "model" in built and "seed" not in built  # an incremental build keeps the seeds it has
@@ -345,6 +346,44 @@ def test_windowed_tests_still_fail_on_a_bad_row_of_the_window(city, tmp_path):
     assert "int_window_subjects" in compiled.read_text()
     assert "not_null_fct_credit_record_latest_source_file" in str(failed.value)
     assert "unique_combination_of_columns_fct_credit_record" in str(failed.value)
+
+
+def test_pii_scans_of_models_judged_in_place_read_the_rows_the_build_wrote(city, tmp_path):
+    """fct_ledger_decision and fct_penalty_publicity judge their kept rows again in place on a daily
+    build (dates, flags, statuses), so most of their tests read every row; their PII scans read only
+    the rows the build wrote, since no text changes in place. An ID number in such a row still fails
+    them. On a copy of the warehouse, with the window of the files since the latest ledger's."""
+    from credit_warehouse.transform import DbtFailed, run_dbt, window_since
+
+    copy = copy_warehouse(city["settings"], tmp_path)
+    with duckdb.connect(str(copy.work_db)) as con:
+        ledger_file, validated_at = con.execute(
+            "select ledger.file_sha256, validated.validated_at from staging.stg_ledger_entries as ledger "
+            "join validation.validated_files as validated using (file_sha256) "
+            "order by ledger.load_seq desc limit 1").fetchone()
+        window = window_since(con, validated_at - dt.timedelta(microseconds=1), "")
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in window.env().items():
+            env.setenv(name, value)
+        run_dbt(copy, "run", "--select", "int_window_subjects")
+        with connect(copy.work_db, marts_db=copy.marts_db) as con:
+            con.execute("update marts.fct_ledger_decision set subject_name = ? where ledger_entry_id = (select "
+                        "min(ledger_entry_id) from marts.fct_ledger_decision where ledger_source_file in (select "
+                        "source_file from staging.stg_ledger_entries where file_sha256 = ?))",
+                        [PERSON_ID, ledger_file])
+            changed = con.execute("update marts.fct_penalty_publicity set penalty_content = ? where record_id = "
+                                  "(select min(record_id) from marts.fct_penalty_publicity where subject_key in "
+                                  "(select subject_key from intermediate.int_window_subjects))", [PERSON_ID])
+            assert changed.fetchone()[0] == 1
+        with pytest.raises(DbtFailed) as failed:
+            run_dbt(copy, "test", "--select", "fct_ledger_decision", "fct_penalty_publicity")
+    compiled = copy.home / "dbt/target/compiled"
+    ledger_scan = next(compiled.rglob("*no_unmasked_id_numbers_fct_ledger_decision*.sql")).read_text()
+    assert "ledger_entry_id in (" in ledger_scan and "load_seq >= " in ledger_scan  # the windowed form ran
+    assert "int_window_subjects" in next(compiled.rglob("*no_unmasked_id_numbers_fct_penalty_publicity*.sql")
+                                         ).read_text()
+    assert "no_unmasked_id_numbers_fct_ledger_decision" in str(failed.value)
+    assert "no_unmasked_id_numbers_fct_penalty_publicity" in str(failed.value)
 
 
 def assert_equals_a_full_rebuild(built: Settings, home: Path) -> Path:

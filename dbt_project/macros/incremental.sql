@@ -70,15 +70,18 @@
     submitted 双公示 row in it, looked up in `reconciled` (the kept reconciliation: before this build's
     rewrite for int_ledger_reconciliation, after it for fct_ledger_decision; the same entries, since an
     entry whose document number changed has a version in the window). Callers declare the two refs:
-    inside `is_incremental()` they are not seen when dbt parses the model. -#}
-{% macro ledger_window_entries(reconciled) -%}
+    inside `is_incremental()` they are not seen when dbt parses the model. A test, which has no ref to
+    them, passes from_graph=true (model_relation). -#}
+{% macro ledger_window_entries(reconciled, from_graph=false) -%}
+    {%- set entries = credit_warehouse.model_relation('stg_ledger_entries') if from_graph else ref('stg_ledger_entries') -%}
+    {%- set quality = credit_warehouse.model_relation('int_feed_row_quality') if from_graph else ref('int_feed_row_quality') -%}
     select department_code, category_code, record_key
-    from {{ ref('stg_ledger_entries') }}
+    from {{ entries }}
     where {{ credit_warehouse.staging_window_rows_literal('load_seq') }}
     union
     select kept.department_code, kept.ledger_category_code, kept.record_key
     from {{ reconciled }} as kept
-    inner join {{ ref('int_feed_row_quality') }} as window_rows
+    inner join {{ quality }} as window_rows
         on window_rows.department_code = kept.department_code
         and window_rows.category_code = kept.decision_category_code
         and window_rows.doc_number_key = kept.doc_number_key
@@ -91,6 +94,18 @@
 {% macro is_concealed(as_of, entries='') -%}
     {%- set prefix = entries ~ '.' if entries else '' -%}
     not {{ prefix }}is_reported and coalesce({{ prefix }}report_due_date < {{ as_of }}, true)
+{%- endmacro %}
+
+{#- The ledger_entry_id of the entries a daily build rewrote in fct_ledger_decision, for its tests
+    (ledger_window_entries, joined as the model joins them). -#}
+{% macro ledger_window_entry_ids() -%}
+    {%- set reconciled = credit_warehouse.model_relation('int_ledger_reconciliation') -%}
+    select reconciled.ledger_entry_id
+    from {{ reconciled }} as reconciled
+    inner join ({{ credit_warehouse.ledger_window_entries(reconciled, from_graph=true) }}) as window_entries
+        on window_entries.department_code = reconciled.department_code
+        and window_entries.category_code = reconciled.ledger_category_code
+        and window_entries.record_key = reconciled.record_key
 {%- endmacro %}
 
 {#- The build's as-of date as a scalar subquery, for the post-hooks that judge kept rows in place. -#}
@@ -178,28 +193,51 @@
       window_key: record_id   replaced per record (int_credit_records): the window's records;
       window_key: subject_key replaced per subject (int_subjects, fct_credit_record, the subject marts):
                               the window's subjects (int_window_subjects).
+    A model whose kept rows a post-hook judges again in place (fct_ledger_decision, fct_penalty_publicity)
+    has no window_key: those rows change, so its tests read every row. Only its dates, flags and
+    statuses from a fixed vocabulary change in place, never delivered text, so a test of text alone
+    (text_only: the PII scan) reads the rows the build wrote, named by `text_window_key`:
+      text_window_key: subject_key       replaced per subject (per_subject_incremental);
+      text_window_key: ledger_entry_id   the entries rewritten (ledger_window_entry_ids).
     Empty outside a window (a full refresh, or dbt run by hand), so every row is read. -#}
-{% macro test_window_predicate(relation) -%}
+{% macro test_window_predicate(relation, text_only=false) -%}
+    {{ credit_warehouse.test_window(relation, text_only).get('predicate', '') }}
+{%- endmacro %}
+
+{#- The test window of a model (test_window_predicate) as a dict: `predicate`; for a window of keys
+    also `column` and `keys`, a query of the window's keys in a column of that name. Empty when every
+    row is read. -#}
+{% macro test_window(relation, text_only=false) -%}
     {%- if execute and credit_warehouse.window_set() -%}
         {%- for node in graph.nodes.values() if node.resource_type == 'model'
                 and node.alias == relation.identifier and node.schema == relation.schema
                 and node.config.materialized in ('incremental', 'view') -%}
             {%- set meta = node.config.meta -%}
+            {%- set key = meta.get('window_key') or (meta.get('text_window_key') if text_only) -%}
             {%- if meta.get('window_tested') -%}
-                {{ credit_warehouse.staging_window_rows_literal('load_seq') }}
-            {%- elif meta.get('window_key') == 'record_id' -%}
-                record_id in ({{ credit_warehouse.window_record_ids(credit_warehouse.model_relation('int_record_versions')) }})
-            {%- elif meta.get('window_key') == 'subject_key' -%}
-                subject_key in (select subject_key from {{ credit_warehouse.model_relation('int_window_subjects') }})
+                {{ return({'predicate': credit_warehouse.staging_window_rows_literal('load_seq')}) }}
+            {%- elif key == 'record_id' -%}
+                {{ return(credit_warehouse.keyed_window('record_id', credit_warehouse.window_record_ids(
+                    credit_warehouse.model_relation('int_record_versions')))) }}
+            {%- elif key == 'subject_key' -%}
+                {{ return(credit_warehouse.keyed_window('subject_key', 'select subject_key from '
+                    ~ credit_warehouse.model_relation('int_window_subjects'))) }}
+            {%- elif key == 'ledger_entry_id' -%}
+                {{ return(credit_warehouse.keyed_window('ledger_entry_id', credit_warehouse.ledger_window_entry_ids())) }}
             {%- endif -%}
         {%- endfor -%}
     {%- endif -%}
+    {{ return({}) }}
+{%- endmacro %}
+
+{% macro keyed_window(column, keys) -%}
+    {{ return({'predicate': column ~ ' in (' ~ keys ~ ')', 'column': column, 'keys': keys}) }}
 {%- endmacro %}
 
 {#- `and` the test window's predicate of a model, or nothing: for tests of single rows (not null, an
     expression, a pattern), which a row keeps until a build rewrites it. -#}
-{% macro and_test_window(relation) -%}
-    {%- set window = credit_warehouse.test_window_predicate(relation) | trim -%}
+{% macro and_test_window(relation, text_only=false) -%}
+    {%- set window = credit_warehouse.test_window_predicate(relation, text_only) | trim -%}
     {{ 'and ' ~ window if window else '' }}
 {%- endmacro %}
 
@@ -246,7 +284,7 @@
         incremental_strategy='append',
         pre_hook="{% if is_incremental() %}delete from {{ this }} where subject_key in ("
             ~ "select subject_key from {{ ref('int_window_subjects') }}){% endif %}",
-        meta={'window_key': 'subject_key' if window_tested else none},
+        meta={'window_key': 'subject_key' if window_tested else none, 'text_window_key': 'subject_key'},
     ) }}
 {%- endmacro %}
 

@@ -15,6 +15,7 @@
     incremental_strategy='delete+insert',
     unique_key='ledger_entry_id',
     post_hook="{% if is_incremental() %}{{ credit_warehouse.judge_concealment_in_place() }}{% endif %}",
+    meta={'text_window_key': 'ledger_entry_id'},
 ) }}
 
 with as_of as (
