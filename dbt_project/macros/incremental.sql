@@ -96,16 +96,21 @@
     not {{ prefix }}is_reported and coalesce({{ prefix }}report_due_date < {{ as_of }}, true)
 {%- endmacro %}
 
-{#- The ledger_entry_id of the entries a daily build rewrote in fct_ledger_decision, for its tests
-    (ledger_window_entries, joined as the model joins them). -#}
+{#- Keeps the rows of int_ledger_reconciliation (`reconciled`, read as `reconciled`) that a daily
+    build rewrites in fct_ledger_decision: the model's join, and its tests' (ledger_window_entry_ids). -#}
+{% macro join_ledger_window(reconciled, from_graph=false) -%}
+    inner join ({{ credit_warehouse.ledger_window_entries(reconciled, from_graph) }}) as window_entries
+        on window_entries.department_code = reconciled.department_code
+        and window_entries.category_code = reconciled.ledger_category_code
+        and window_entries.record_key = reconciled.record_key
+{%- endmacro %}
+
+{#- The ledger_entry_id of the entries a daily build rewrote in fct_ledger_decision, for its tests. -#}
 {% macro ledger_window_entry_ids() -%}
     {%- set reconciled = credit_warehouse.model_relation('int_ledger_reconciliation') -%}
     select reconciled.ledger_entry_id
     from {{ reconciled }} as reconciled
-    inner join ({{ credit_warehouse.ledger_window_entries(reconciled, from_graph=true) }}) as window_entries
-        on window_entries.department_code = reconciled.department_code
-        and window_entries.category_code = reconciled.ledger_category_code
-        and window_entries.record_key = reconciled.record_key
+    {{ credit_warehouse.join_ledger_window(reconciled, from_graph=true) }}
 {%- endmacro %}
 
 {#- The build's as-of date as a scalar subquery, for the post-hooks that judge kept rows in place. -#}
@@ -200,13 +205,13 @@
       text_window_key: subject_key       replaced per subject (per_subject_incremental);
       text_window_key: ledger_entry_id   the entries rewritten (ledger_window_entry_ids).
     Empty outside a window (a full refresh, or dbt run by hand), so every row is read. -#}
-{% macro test_window_predicate(relation, text_only=false) -%}
-    {{ credit_warehouse.test_window(relation, text_only).get('predicate', '') }}
+{% macro test_window_predicate(relation) -%}
+    {{ credit_warehouse.test_window(relation).get('predicate', '') }}
 {%- endmacro %}
 
 {#- The test window of a model (test_window_predicate) as a dict: `predicate`; for a window of keys
     also `column` and `keys`, a query of the window's keys in a column of that name. Empty when every
-    row is read. -#}
+    row is read. `text_only`: for a test of text alone (the PII scan), `text_window_key` counts too. -#}
 {% macro test_window(relation, text_only=false) -%}
     {%- if execute and credit_warehouse.window_set() -%}
         {%- for node in graph.nodes.values() if node.resource_type == 'model'
@@ -236,8 +241,8 @@
 
 {#- `and` the test window's predicate of a model, or nothing: for tests of single rows (not null, an
     expression, a pattern), which a row keeps until a build rewrites it. -#}
-{% macro and_test_window(relation, text_only=false) -%}
-    {%- set window = credit_warehouse.test_window_predicate(relation, text_only) | trim -%}
+{% macro and_test_window(relation) -%}
+    {%- set window = credit_warehouse.test_window_predicate(relation) | trim -%}
     {{ 'and ' ~ window if window else '' }}
 {%- endmacro %}
 

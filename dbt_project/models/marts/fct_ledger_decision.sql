@@ -26,10 +26,7 @@ entries as (
     select reconciled.*
     from {{ ref('int_ledger_reconciliation') }} as reconciled
     {%- if is_incremental() %}
-    inner join ({{ credit_warehouse.ledger_window_entries(ref('int_ledger_reconciliation')) }}) as window_entries
-        on window_entries.department_code = reconciled.department_code
-        and window_entries.category_code = reconciled.ledger_category_code
-        and window_entries.record_key = reconciled.record_key
+    {{ credit_warehouse.join_ledger_window(ref('int_ledger_reconciliation')) }}
     {%- endif %}
 )
 

@@ -16,7 +16,7 @@
                                code_columns=['subject_key', 'record_key', 'related_codes'],
                                generated_columns=['record_id', 'file_sha256', 'latest_file_sha256', 'person_key',
                                                   'load_id', 'latest_load_id', 'run_id', 'validation_run_id',
-                                                  'latest_run_id', 'next_run_id', 'closed_by_run_id']) %}
+                                                  'latest_run_id', 'closed_by_run_id']) %}
 {%- set text_columns = [] -%}
 {%- if execute -%}
     {%- set excluded = (exclude_columns + generated_columns) | map('lower') | list -%}
