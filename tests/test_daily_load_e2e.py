@@ -308,6 +308,7 @@ def test_incremental_staging_equals_a_full_rebuild(city, tmp_path):
     last_build = json.loads((city["home"] / "dbt/target/run_results.json").read_text())["results"]
     built = {r["unique_id"].split(".")[0] for r in last_build}
     assert "model" in built and "seed" not in built  # an incremental build keeps the seeds it has
+    assert len({r["thread_id"] for r in last_build}) == 2  # and runs two nodes at once (dbt_threads)
     rebuilt = assert_equals_a_full_rebuild(city["settings"], tmp_path)
     log = (rebuilt / "dbt/logs/dbt.log").read_text()
     assert "Partial parsing enabled" in log and "Starting full parse" not in log  # another home's parse
@@ -572,15 +573,38 @@ def test_a_changed_catalogue_or_revalidated_file_rebuilds_staging_in_full(city, 
     assert staging_window(settings).full_refresh
 
 
+def test_dbt_builds_one_node_at_a_time_in_a_full_refresh_and_two_in_a_daily_build(monkeypatch):
+    """Full refreshes have large nodes that would share DuckDB's cores and memory limit; a daily build's
+    small nodes overlap one node's Python with another's SQL. CREDITWH_DBT_THREADS overrides both."""
+    from credit_warehouse.transform import StagingWindow, dbt_threads
+
+    full, daily = StagingWindow("digest", True), StagingWindow("digest", False, "2025-01-01 00:00:00", 1)
+    monkeypatch.delenv("CREDITWH_DBT_THREADS", raising=False)
+    settings = load_settings("/tmp/creditwh-threads")
+    assert (dbt_threads(settings, full), dbt_threads(settings, daily)) == (1, 2)
+    monkeypatch.setenv("CREDITWH_DBT_THREADS", "3")
+    settings = load_settings("/tmp/creditwh-threads")
+    assert (dbt_threads(settings, full), dbt_threads(settings, daily)) == (3, 3)
+
+
 def test_published_subject_lookups_are_indexed(city):
-    """`creditwh show` and analysts look subjects up by key: every published table with a subject_key or
-    uscc column carries an index on it, so a lookup does not scan the table."""
+    """`creditwh show` and analysts look subjects up by key: every published table with a subject_key
+    column carries an index on it, a table with only uscc one on uscc, so a lookup does not scan the
+    table. Where a table has both, uscc is the subject_key or null, so its subject_key index serves it."""
     columns = query(city, "select table_name, column_name from information_schema.columns "
                     "where table_schema = 'marts' and column_name in ('subject_key', 'uscc')", db="published")
     indexes = query(city, "select table_name, expressions from duckdb_indexes() where schema_name = 'marts'",
                     db="published")
-    assert {"mart_subject_credit_file", "mart_subject_category_summary"} <= {table for table, _ in columns}
-    assert sorted((table, f"[{column}]") for table, column in columns) == sorted(indexes)
+    by_table: dict[str, set[str]] = {}
+    for table, column in columns:
+        by_table.setdefault(table, set()).add(column)
+    assert {"mart_subject_credit_file", "mart_subject_category_summary"} <= set(by_table)
+    expected = {(table, "[subject_key]" if "subject_key" in names else "[uscc]") for table, names in by_table.items()}
+    assert sorted(indexes) == sorted(expected)
+    both = [table for table, names in by_table.items() if names == {"subject_key", "uscc"}]
+    assert "fct_credit_record" in both
+    for table in both:
+        assert query(city, f"select count(*) from marts.{table} where uscc <> subject_key", db="published") == [(0,)]
 
 
 def test_the_published_file_is_the_marts_file_readable_by_older_clients(city):

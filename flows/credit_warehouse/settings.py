@@ -48,6 +48,9 @@ class Settings:
     # ~0.7 GiB above DuckDB's limit. A year's full-refresh build of the 1,000,000-subject city peaked at
     # 3.52 GiB with 3GB and at 3.20 GiB with 2750MB, in no more time (CREDITWH_DBT_MEMORY_LIMIT)
     dbt_memory_limit: str = "2750MB"
+    # dbt nodes at once (CREDITWH_DBT_THREADS); None: one for a full refresh, two for an incremental
+    # build (transform.dbt_threads)
+    dbt_threads: int | None = None
 
     @property
     def inbox(self) -> Path:
@@ -95,4 +98,5 @@ def load_settings(home: Path | str | None = None) -> Settings:
         dbt_tests=os.environ.get("CREDITWH_DBT_TESTS", "true").strip().lower() not in ("0", "false", "no", "off"),
         duckdb_memory_limit=os.environ.get("CREDITWH_DUCKDB_MEMORY_LIMIT", Settings.duckdb_memory_limit),
         dbt_memory_limit=os.environ.get("CREDITWH_DBT_MEMORY_LIMIT", Settings.dbt_memory_limit),
+        dbt_threads=int(os.environ["CREDITWH_DBT_THREADS"]) if os.environ.get("CREDITWH_DBT_THREADS") else None,
     )

@@ -10,13 +10,20 @@ GX has no DuckDB dialect, and out of the box every expectation on a DuckDB SQL d
    leaves ``None`` for unknown dialects ("Regex is not supported for dialect duckdb").
    duckdb-engine's dialect derives from SQLAlchemy's PostgreSQL dialect, so the PostgreSQL module
    is the right stand-in.
+3. Not DuckDB's: an ``UnexpectedRowsExpectation`` asks for two metrics, the count of the query's rows
+   and a sample of them, and GX runs the query in full for each, also when the count is zero. Most
+   rules find nothing in most batches (62 of 110 in a month of the 1,000,000-subject city), so half
+   of the suite's evaluations only confirmed an empty result. The sample metric now depends on the
+   count and returns no rows without a query when the count is zero (``SampleOnlyWhenUnexpected``):
+   that month validated in 31.0-31.9 s instead of 33.8-34.9 s, with the same results.
 
-``apply()`` patches both, once per process; ``tests/test_validation.py`` proves the counts are right.
+``apply()`` patches all three, once per process; ``tests/test_gx_duckdb.py`` proves counts and samples right.
 """
 
 from __future__ import annotations
 
 import enum
+import logging
 from typing import Any
 
 DUCKDB_DIALECT = "duckdb"
@@ -52,13 +59,49 @@ def apply() -> None:
     __init__.__wrapped__ = original_init  # type: ignore[attr-defined]
     engine_class.__init__ = __init__
     engine_class._credit_warehouse_duckdb_shim = True
+    _register_sample_only_when_unexpected()
 
 
-def is_applied() -> bool:
-    from great_expectations.execution_engine import sqlalchemy_execution_engine as engine_module
+ROW_COUNT_METRIC = "unexpected_rows_query.row_count"
 
-    return (any(d == DUCKDB_DIALECT for d in engine_module._PERSISTED_CONNECTION_DIALECTS)
-            and getattr(engine_module.SqlAlchemyExecutionEngine, "_credit_warehouse_duckdb_shim", False))
+
+def _register_sample_only_when_unexpected() -> None:
+    """Replace GX's provider of ``unexpected_rows_query.table`` by a subclass that skips the query when
+    the count metric, now its dependency, is zero. Defining the subclass registers it under the same
+    metric name; GX logs a warning when a provider is replaced, expected here."""
+    from great_expectations.execution_engine import SqlAlchemyExecutionEngine
+    from great_expectations.expectations.metrics.metric_provider import metric_value
+    from great_expectations.expectations.metrics.query_metrics.query_table.query_table import QueryTable
+    from great_expectations.expectations.metrics.query_metrics.query_table.unexpected_rows_query_table import (
+        UnexpectedRowsQueryTable,
+    )
+    from great_expectations.validator.metric_configuration import MetricConfiguration
+
+    registry_log = logging.getLogger("great_expectations.expectations.registry")
+    level = registry_log.level
+    registry_log.setLevel(logging.ERROR)
+    try:
+        class SampleOnlyWhenUnexpected(UnexpectedRowsQueryTable):
+            @classmethod
+            def _get_evaluation_dependencies(cls, metric: Any, configuration: Any = None,
+                                             execution_engine: Any = None, runtime_configuration: Any = None) -> dict:
+                dependencies = super()._get_evaluation_dependencies(
+                    metric, configuration, execution_engine, runtime_configuration)
+                dependencies[ROW_COUNT_METRIC] = MetricConfiguration(
+                    ROW_COUNT_METRIC, metric.metric_domain_kwargs, metric.metric_value_kwargs)
+                return dependencies
+
+            @metric_value(engine=SqlAlchemyExecutionEngine)
+            def _sqlalchemy(cls, execution_engine: Any, metric_domain_kwargs: dict, metric_value_kwargs: dict,
+                            metrics: dict, runtime_configuration: dict) -> list[dict]:
+                if metrics.get(ROW_COUNT_METRIC) == 0:
+                    return []
+                return QueryTable._sqlalchemy(cls=cls, execution_engine=execution_engine,
+                                              metric_domain_kwargs=metric_domain_kwargs,
+                                              metric_value_kwargs=metric_value_kwargs, metrics=metrics,
+                                              runtime_configuration=runtime_configuration)
+    finally:
+        registry_log.setLevel(level)
 
 
 def close_execution_engine(execution_engine: Any) -> None:
