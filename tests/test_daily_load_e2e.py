@@ -573,18 +573,21 @@ def test_a_changed_catalogue_or_revalidated_file_rebuilds_staging_in_full(city, 
     assert staging_window(settings).full_refresh
 
 
-def test_dbt_builds_one_node_at_a_time_in_a_full_refresh_and_two_in_a_daily_build(monkeypatch):
-    """Full refreshes have large nodes that would share DuckDB's cores and memory limit; a daily build's
-    small nodes overlap one node's Python with another's SQL. CREDITWH_DBT_THREADS overrides both."""
-    from credit_warehouse.transform import StagingWindow, dbt_threads
+def test_dbt_builds_one_node_at_a_time_in_a_large_full_refresh_and_two_otherwise(monkeypatch):
+    """A large full refresh has large nodes that would share DuckDB's cores and memory limit; a daily
+    build's nodes, and a small warehouse's, are small: one node's Python overlaps another's SQL.
+    CREDITWH_DBT_THREADS overrides the choice."""
+    from credit_warehouse.transform import SMALL_FULL_REFRESH_ROWS, StagingWindow, dbt_threads
 
     full, daily = StagingWindow("digest", True), StagingWindow("digest", False, "2025-01-01 00:00:00", 1)
+    large, small = SMALL_FULL_REFRESH_ROWS + 1, SMALL_FULL_REFRESH_ROWS
     monkeypatch.delenv("CREDITWH_DBT_THREADS", raising=False)
     settings = load_settings("/tmp/creditwh-threads")
-    assert (dbt_threads(settings, full), dbt_threads(settings, daily)) == (1, 2)
+    assert [dbt_threads(settings, full, large), dbt_threads(settings, full, small),
+            dbt_threads(settings, daily, large)] == [1, 2, 2]
     monkeypatch.setenv("CREDITWH_DBT_THREADS", "3")
     settings = load_settings("/tmp/creditwh-threads")
-    assert (dbt_threads(settings, full), dbt_threads(settings, daily)) == (3, 3)
+    assert (dbt_threads(settings, full, large), dbt_threads(settings, daily, 0)) == (3, 3)
 
 
 def test_published_subject_lookups_are_indexed(city):
