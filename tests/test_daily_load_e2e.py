@@ -573,21 +573,22 @@ def test_a_changed_catalogue_or_revalidated_file_rebuilds_staging_in_full(city, 
     assert staging_window(settings).full_refresh
 
 
-def test_dbt_builds_one_node_at_a_time_in_a_large_full_refresh_and_two_otherwise(monkeypatch):
-    """A large full refresh has large nodes that would share DuckDB's cores and memory limit; a daily
-    build's nodes, and a small warehouse's, are small: one node's Python overlaps another's SQL.
+def test_dbt_builds_one_node_at_a_time_when_large_and_two_otherwise(city, monkeypatch):
+    """A build of many rows has large nodes that would share DuckDB's cores and memory limit; a daily
+    window's nodes, and a small warehouse's, are small: one node's Python overlaps another's SQL. The
+    size is the landed rows the build reads: all of them in a full refresh, the window's otherwise.
     CREDITWH_DBT_THREADS overrides the choice."""
-    from credit_warehouse.transform import SMALL_FULL_REFRESH_ROWS, StagingWindow, dbt_threads
+    from credit_warehouse.transform import SMALL_BUILD_ROWS, StagingWindow, dbt_threads, rows_to_build, staging_window
 
-    full, daily = StagingWindow("digest", True), StagingWindow("digest", False, "2025-01-01 00:00:00", 1)
-    large, small = SMALL_FULL_REFRESH_ROWS + 1, SMALL_FULL_REFRESH_ROWS
+    settings = city["settings"]
+    landed = query(city, "select sum(rows_in) from raw.files")[0][0]
+    assert rows_to_build(settings, StagingWindow("digest", True)) == landed
+    assert rows_to_build(settings, staging_window(settings)) == 0  # nothing validated since the last build
     monkeypatch.delenv("CREDITWH_DBT_THREADS", raising=False)
-    settings = load_settings("/tmp/creditwh-threads")
-    assert [dbt_threads(settings, full, large), dbt_threads(settings, full, small),
-            dbt_threads(settings, daily, large)] == [1, 2, 2]
+    defaults = load_settings(settings.home)
+    assert [dbt_threads(defaults, rows) for rows in (SMALL_BUILD_ROWS + 1, SMALL_BUILD_ROWS, 0)] == [1, 2, 2]
     monkeypatch.setenv("CREDITWH_DBT_THREADS", "3")
-    settings = load_settings("/tmp/creditwh-threads")
-    assert (dbt_threads(settings, full, large), dbt_threads(settings, daily, 0)) == (3, 3)
+    assert dbt_threads(load_settings(settings.home), SMALL_BUILD_ROWS + 1) == 3
 
 
 def test_published_subject_lookups_are_indexed(city):

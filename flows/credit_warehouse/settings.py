@@ -48,7 +48,7 @@ class Settings:
     # ~0.7 GiB above DuckDB's limit. A year's full-refresh build of the 1,000,000-subject city peaked at
     # 3.52 GiB with 3GB and at 3.20 GiB with 2750MB, in no more time (CREDITWH_DBT_MEMORY_LIMIT)
     dbt_memory_limit: str = "2750MB"
-    # dbt nodes at once (CREDITWH_DBT_THREADS); None: one for a large full refresh, otherwise two
+    # dbt nodes at once (CREDITWH_DBT_THREADS); None: one for a build of many rows, otherwise two
     # (transform.dbt_threads)
     dbt_threads: int | None = None
 

@@ -147,34 +147,36 @@ def drop_marts_kept_in_work(settings: Settings) -> bool:
         return True
 
 
-# A full refresh of at most this many landed rows runs two dbt nodes at once, like an incremental build:
-# its nodes are small too. Measured at both ends only (day 1 of the 1,000,000-subject city, 115k rows:
-# 16.2-16.3 s against 20.7-22.5 s one at a time; its year, 38M rows: out of memory), so the line is
-# drawn low.
-SMALL_FULL_REFRESH_ROWS = 1_000_000
+# A build of at most this many landed rows (all of them in a full refresh, the window's in an
+# incremental one) runs two dbt nodes at once. Measured: day 365 of the 1,000,000-subject city (a window
+# of 115k rows over a year's warehouse) 104 s against 112 s one at a time, the same peak RSS; day 1's
+# full refresh (115k rows) 16.2-16.3 s against 20.7-22.5 s; the year's full refresh (38M rows) ran out
+# of memory. Nothing between was measured, so the line is drawn low.
+SMALL_BUILD_ROWS = 1_000_000
 
 
-def dbt_threads(settings: Settings, window: StagingWindow, landed_rows: int) -> int:
-    """dbt nodes at once. A large full refresh runs one: its nodes are large, and two of them shared
-    DuckDB's cores and memory limit (slower, and out of memory at 1,000,000 subjects). An incremental
-    build, or a full refresh of a small warehouse, runs two: its ~680 nodes are small, and one node's
-    Python (compiling, dbt's bookkeeping) overlaps another's SQL (day 365 of that city, replayed: 104 s
-    against 112 s, the same peak RSS; four at once 108-126 s)."""
+def dbt_threads(settings: Settings, rows_to_build: int) -> int:
+    """dbt nodes at once. A large build runs one: its nodes are large, and two of them shared DuckDB's
+    cores and memory limit (slower, and out of memory). A small one runs two: its ~680 nodes are small,
+    and one node's Python (compiling, dbt's bookkeeping) overlaps another's SQL (four at once: slower)."""
     if settings.dbt_threads:
         return settings.dbt_threads
-    return 1 if window.full_refresh and landed_rows > SMALL_FULL_REFRESH_ROWS else 2
+    return 1 if rows_to_build > SMALL_BUILD_ROWS else 2
 
 
-def landed_rows(settings: Settings) -> int:
+def rows_to_build(settings: Settings, window: StagingWindow) -> int:
+    """The landed rows a build reads from raw: all of them, or those of its window's loads."""
+    since = 0 if window.full_refresh else window.from_load_seq
     with connect(settings.work_db) as con:
-        return int(con.execute("select coalesce(sum(rows_in), 0) from raw.files").fetchone()[0])
+        return int(con.execute("select coalesce(sum(rows_in), 0) from raw.files where load_seq >= ?",
+                               [since]).fetchone()[0])
 
 
 def build(settings: Settings, *extra: str) -> list[str]:
     """``dbt build`` (seeds, models, tests), incremental where safe; returns executed node ids."""
     drop_marts_kept_in_work(settings)
     window = staging_window(settings)
-    threads = str(dbt_threads(settings, window, landed_rows(settings) if window.full_refresh else 0))
+    threads = str(dbt_threads(settings, rows_to_build(settings, window)))
     with _environment(window.env()):
         nodes = run_dbt(settings, "build", *window.dbt_args(), "--threads", threads, *extra)
     record_build(settings, window)
