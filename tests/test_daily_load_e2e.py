@@ -346,7 +346,26 @@ def test_windowed_tests_still_fail_on_a_bad_row_of_the_window(city, tmp_path):
     compiled = next((copy.home / "dbt/target/compiled").rglob("not_null_fct_credit_record_latest_source_file.sql"))
     assert "int_window_subjects" in compiled.read_text()
     assert "not_null_fct_credit_record_latest_source_file" in str(failed.value)
-    assert "unique_combination_of_columns_fct_credit_record" in str(failed.value)
+
+
+def test_a_full_uniqueness_test_of_several_columns_still_finds_a_duplicate(city, tmp_path):
+    """Without a window, a key of several columns is grouped by its hash first and only the keys of
+    colliding hashes by value: a duplicated (file_sha256, row_number) still fails the test."""
+    from credit_warehouse.transform import WINDOW_ENV, DbtFailed, run_dbt
+
+    copy = copy_warehouse(city["settings"], tmp_path)
+    with connect(copy.work_db) as con:
+        con.execute("insert into intermediate.int_feed_row_quality "
+                    "select * from intermediate.int_feed_row_quality order by file_sha256, row_number limit 1")
+    with pytest.MonkeyPatch.context() as env:
+        for name in WINDOW_ENV:
+            env.setenv(name, "")
+        with pytest.raises(DbtFailed) as failed:
+            run_dbt(copy, "test", "--select", "int_feed_row_quality")
+    test_name = "unique_combination_of_columns_int_feed_row_quality_file_sha256__row_number"
+    assert test_name in str(failed.value)
+    compiled = [p.read_text() for p in (copy.home / "dbt/target/compiled").rglob("*.sql")]
+    assert any("colliding_hashes" in sql and "int_feed_row_quality" in sql for sql in compiled)  # the hashed form ran
 
 
 def test_pii_scans_of_models_judged_in_place_read_the_rows_the_build_wrote(city, tmp_path):

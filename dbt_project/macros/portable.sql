@@ -29,6 +29,20 @@
     to_hex(sha256({{ expression }}))
 {%- endmacro %}
 
+{#- A 64-bit hash of several columns, for grouping wide keys cheaply (keys_seen_more_than_once), or
+    nothing where the engine has no such function: the caller then groups by the columns themselves. -#}
+{% macro key_hash(columns) -%}
+    {{ return(adapter.dispatch('key_hash', 'credit_warehouse')(columns)) }}
+{%- endmacro %}
+{% macro default__key_hash(columns) -%}
+{%- endmacro %}
+{% macro duckdb__key_hash(columns) -%}
+    hash({{ columns | join(', ') }})
+{%- endmacro %}
+{% macro spark__key_hash(columns) -%}
+    xxhash64({{ columns | join(', ') }})
+{%- endmacro %}
+
 {#- True when the text matches the (RE2 / POSIX-compatible) regular expression anywhere. -#}
 {% macro regex_matches(expression, pattern) -%}
     {{ return(adapter.dispatch('regex_matches', 'credit_warehouse')(expression, pattern)) }}
