@@ -53,6 +53,9 @@ def city(tmp_path_factory, prefect_harness):
             "snapshot": marts_snapshot(settings.published_db)}
 
 
+RECORDS = f"{MARTS_CATALOG}.intermediate.int_credit_records"  # stored in the marts file
+
+
 def query(city, sql: str, params: list | None = None, db: str = "work") -> list[tuple]:
     """``db="work"``: the work warehouse with the marts file attached, as the pipeline reads it."""
     settings = city["settings"]
@@ -301,10 +304,12 @@ def test_incremental_staging_equals_a_full_rebuild(city, tmp_path):
     assert "validated_at > cast(" in compiled.read_text()  # the daily builds read only their window
     compiled = compiled.parent.parent / "intermediate/int_credit_records.sql"
     assert "load_seq >= " in compiled.read_text()  # and recompute only the records it touched
-    windowed = {path.name.split(".")[0] for path in compiled.parents[1].rglob("*no_unmasked_id_numbers*.sql")
+    scans = list(compiled.parents[1].rglob("*no_unmasked_id_numbers*.sql"))
+    windowed = {path.name.split(".")[0] for path in scans
                 if "load_seq >= " in path.read_text()}  # PII scans read the window's rows of row-wise models
-    assert any("stg_penalties" in name for name in windowed) and any("stg_feed_row_keys" in name for name in windowed)
-    assert not any(table in name for name in windowed for table in ("stg_row_issues", "fct_penalty"))
+    assert any("int_credit_records" in name for name in windowed)
+    assert not any("fct_penalty" in name for name in windowed)
+    assert not any("_stg_" in path.name for path in scans)  # the work file's models are not scanned
     last_build = json.loads((city["home"] / "dbt/target/run_results.json").read_text())["results"]
     built = {r["unique_id"].split(".")[0] for r in last_build}
     assert "model" in built and "seed" not in built  # an incremental build keeps the seeds it has
@@ -330,22 +335,19 @@ def test_windowed_tests_still_fail_on_a_bad_row_of_the_window(city, tmp_path):
     with pytest.MonkeyPatch.context() as env:
         for name, value in window.env().items():
             env.setenv(name, value)
-        run_dbt(copy, "run", "--select", "int_window_subjects")
         with connect(copy.work_db, marts_db=copy.marts_db) as con:
-            subject = con.execute("select subject_key from intermediate.int_window_subjects where subject_key in "
-                                  "(select subject_key from marts.fct_credit_record) order by 1 limit 1").fetchone()[0]
-            con.execute("insert into marts.fct_credit_record select * from marts.fct_credit_record "
-                        "where subject_key = ? limit 1", [subject])
-            con.execute("update marts.fct_credit_record set latest_source_file = null where record_id = "
-                        "(select min(record_id) from marts.fct_credit_record where subject_key = ?)", [subject])
+            record = con.execute(f"select min(record_id) from {RECORDS} where latest_load_seq >= ?",
+                                 [window.from_load_seq]).fetchone()[0]
+            con.execute(f"insert into {RECORDS} select * from {RECORDS} where record_id = ?", [record])
+            con.execute(f"update {RECORDS} set latest_source_file = null where record_id = ?", [record])
         with pytest.raises(DbtFailed) as failed:
-            run_dbt(copy, "test", "--select", "fct_credit_record")
-    compiled = next((copy.home / "dbt/target/compiled").rglob("unique_fct_credit_record_record_id.sql")).read_text()
-    assert "int_window_subjects" in compiled  # the windowed form ran
-    assert "unique_fct_credit_record_record_id" in str(failed.value)
-    compiled = next((copy.home / "dbt/target/compiled").rglob("not_null_fct_credit_record_latest_source_file.sql"))
-    assert "int_window_subjects" in compiled.read_text()
-    assert "not_null_fct_credit_record_latest_source_file" in str(failed.value)
+            run_dbt(copy, "test", "--select", "int_credit_records")
+    compiled = next((copy.home / "dbt/target/compiled").rglob("unique_int_credit_records_record_id.sql")).read_text()
+    assert f"load_seq >= {window.from_load_seq}" in compiled  # the windowed form ran
+    assert "unique_int_credit_records_record_id" in str(failed.value)
+    compiled = next((copy.home / "dbt/target/compiled").rglob("not_null_int_credit_records_latest_source_file.sql"))
+    assert f"load_seq >= {window.from_load_seq}" in compiled.read_text()
+    assert "not_null_int_credit_records_latest_source_file" in str(failed.value)
 
 
 def test_a_full_uniqueness_test_of_several_columns_still_finds_a_duplicate(city, tmp_path):
@@ -416,20 +418,20 @@ def assert_equals_a_full_rebuild(built: Settings, home: Path) -> Path:
     run_dbt(rebuilt, "build", "--full-refresh", "--exclude", "resource_type:test")
     with connect(rebuilt.work_db, marts_db=rebuilt.marts_db) as con:
         current = con.execute("select current_database()").fetchone()[0]
-        # (catalog of the rebuild, catalog of the incremental builds) per layer
-        catalogs = {"staging": (current, "incremental"), "intermediate": (current, "incremental"),
-                    "marts": (MARTS_CATALOG, "incremental_marts")}
+        # the catalog of the incremental builds per catalog of the rebuild
+        incremental_of = {current: "incremental", MARTS_CATALOG: "incremental_marts"}
         con.execute(f"attach '{built.work_db}' as incremental (read_only)")
         con.execute(f"attach '{built.marts_db}' as incremental_marts (read_only)")
-        tables = con.execute("select table_schema, table_name from information_schema.tables where table_catalog in "
-                             f"('{current}', '{MARTS_CATALOG}') and table_schema in ('staging', 'intermediate', "
-                             "'marts') and table_type = 'BASE TABLE'").fetchall()
-        assert len([t for t in tables if t[0] == "staging"]) >= 17
-        assert len([t for t in tables if t[0] == "marts"]) >= 25
-        for schema, table in tables:
+        tables = con.execute("select table_catalog, table_schema, table_name from information_schema.tables "
+                             f"where table_catalog in ('{current}', '{MARTS_CATALOG}') and table_schema in "
+                             "('staging', 'intermediate', 'marts') and table_type = 'BASE TABLE'").fetchall()
+        assert len([t for t in tables if t[1] == "staging"]) >= 17
+        assert len([t for t in tables if t[1] == "marts"]) >= 25
+        assert (MARTS_CATALOG, "intermediate", "int_credit_records") in tables
+        for rebuilt_catalog, schema, table in tables:
             if table == "int_window_subjects":
                 continue  # the build's plan, not data: the window's subjects, or every subject in full
-            rebuilt_catalog, incremental = catalogs[schema]
+            incremental = incremental_of[rebuilt_catalog]
             for a, b in ((incremental, rebuilt_catalog), (rebuilt_catalog, incremental)):
                 differing = con.execute(f"select count(*) from (select * from {a}.{schema}.{table} "
                                         f"except all select * from {b}.{schema}.{table})").fetchone()[0]
@@ -457,7 +459,7 @@ def movable_record(city, inbox: Path) -> tuple:
     candidates = query(city, "select r.record_key, r.subject_key, r.department_code, r.category_code, (select "
                              "min(uscc) from intermediate.int_subjects s where s.has_registration and "
                              "s.subject_key <> r.subject_key), r.latest_source_file, r.latest_row_number "
-                             "from intermediate.int_credit_records r where r.uscc is not null and not r.is_person "
+                             f"from {RECORDS} r where r.uscc is not null and not r.is_person "
                              "and r.version_count = 1 and r.record_layout = 'penalty' order by r.record_id")
     return delivered_row(city, inbox, candidates, 1)
 
@@ -483,14 +485,11 @@ def test_a_resend_that_moves_a_record_to_another_subject_updates_both_subjects(c
                                      "where subject_key in (?, ?)", [old_key, new_key]))
 
     assert daily_load(day, str(home)).status == "succeeded"
-    con = duckdb.connect(str(settings.work_db), read_only=True)
-    try:
-        assert con.execute("select subject_key from intermediate.int_credit_records where record_key = ? "
+    with connect(settings.work_db, read_only=True, marts_db=settings.marts_db) as con:
+        assert con.execute(f"select subject_key from {RECORDS} where record_key = ? "
                            "and category_code = ?", [record_key, category]).fetchall() == [(new_key,)]
         counts = dict(con.execute("select subject_key, record_count from intermediate.int_subjects "
                                   "where subject_key in (?, ?)", [old_key, new_key]).fetchall())
-    finally:
-        con.close()
     assert counts.get(old_key, 0) == counts_before[old_key] - 1
     assert counts[new_key] == counts_before[new_key] + 1
     assert_equals_a_full_rebuild(settings, tmp_path / "rebuilt")
@@ -501,7 +500,7 @@ def renamable_record(city, inbox: Path) -> tuple:
     in a UTF-8 CSV, with the file's header and row: re-sent later, it names the subject (int_subjects
     takes the latest record's name when there is no registration)."""
     candidates = query(city, "select r.subject_key, r.department_code, r.category_code, r.latest_source_file, "
-                             "r.latest_row_number from intermediate.int_credit_records r "
+                             f"r.latest_row_number from {RECORDS} r "
                              "inner join intermediate.int_subjects s on s.subject_key = r.subject_key "
                              "where not s.has_registration and s.record_count > 2 and not r.is_person "
                              "and r.version_count = 1 and r.record_layout = 'penalty' order by r.record_id")
@@ -509,9 +508,9 @@ def renamable_record(city, inbox: Path) -> tuple:
 
 
 def test_a_resend_that_renames_a_subject_updates_all_its_records(city, tmp_path):
-    """fct_credit_record rewrites the records of a daily load's window, and the kept records of subjects
-    whose name, kind or region changed. A record re-sent under a new subject name renames the subject:
-    every one of its records, re-sent or not, shows the new name, and everything equals a full rebuild."""
+    """fct_credit_record joins each record's subject when read. A record re-sent under a new subject name
+    renames the subject: every one of its records, re-sent or not, shows the new name, and everything
+    equals a full rebuild."""
     from credit_warehouse.inbox import inbox_path
     from credit_warehouse.pipeline import daily_load
 
@@ -613,32 +612,38 @@ def test_dbt_builds_one_node_at_a_time_when_large_and_two_otherwise(city, monkey
 def test_published_subject_lookups_are_indexed(city):
     """`creditwh show` and analysts look subjects up by key: every published table with a subject_key
     column carries an index on it, a table with only uscc one on uscc, so a lookup does not scan the
-    table. Where a table has both, uscc is the subject_key or null, so its subject_key index serves it."""
-    columns = query(city, "select table_name, column_name from information_schema.columns "
-                    "where table_schema = 'marts' and column_name in ('subject_key', 'uscc')", db="published")
-    indexes = query(city, "select table_name, expressions from duckdb_indexes() where schema_name = 'marts'",
-                    db="published")
-    by_table: dict[str, set[str]] = {}
-    for table, column in columns:
-        by_table.setdefault(table, set()).add(column)
-    assert {"mart_subject_credit_file", "mart_subject_category_summary"} <= set(by_table)
-    expected = {(table, "[subject_key]" if "subject_key" in names else "[uscc]") for table, names in by_table.items()}
+    table. Where a table has both, uscc is the subject_key or null, so its subject_key index serves it.
+    The fct_credit_record view is looked up through the table it reads, int_credit_records."""
+    columns = query(city, "select table_schema, table_name, column_name from information_schema.columns "
+                    "inner join information_schema.tables using (table_catalog, table_schema, table_name) "
+                    "where table_type = 'BASE TABLE' and column_name in ('subject_key', 'uscc')", db="published")
+    indexes = query(city, "select schema_name, table_name, expressions from duckdb_indexes()", db="published")
+    by_table: dict[tuple[str, str], set[str]] = {}
+    for schema, table, column in columns:
+        by_table.setdefault((schema, table), set()).add(column)
+    assert {("marts", "mart_subject_credit_file"), ("marts", "mart_subject_category_summary")} <= set(by_table)
+    expected = {(*table, "[subject_key]" if "subject_key" in names else "[uscc]") for table, names in by_table.items()}
     assert sorted(indexes) == sorted(expected)
     both = [table for table, names in by_table.items() if names == {"subject_key", "uscc"}]
-    assert "fct_credit_record" in both
-    for table in both:
-        assert query(city, f"select count(*) from marts.{table} where uscc <> subject_key", db="published") == [(0,)]
+    assert ("intermediate", "int_credit_records") in both
+    for schema, table in both:
+        assert query(city, f"select count(*) from {schema}.{table} where uscc <> subject_key", db="published") == [(0,)]
 
 
 def test_the_published_file_is_the_marts_file_readable_by_older_clients(city):
-    """Publish copies the marts file dbt built (not the work file): the same marts, no other schema of the
-    warehouse, and the storage version DuckDB 1.4/1.5 clients open (a file keeps the one it was created
-    with, here by dbt's attach)."""
-    published = query(city, "select table_schema, table_name from information_schema.tables "
-                      "where table_catalog = current_database() and table_type = 'BASE TABLE'", db="published")
-    built = query(city, f"select table_schema, table_name from information_schema.tables where table_catalog = "
-                  f"'{MARTS_CATALOG}' and table_type = 'BASE TABLE'")
-    assert sorted(published) == sorted(built) and {schema for schema, _ in published} == {"marts"}
+    """Publish copies the marts file dbt built (not the work file): the same marts and int_credit_records
+    (the rows behind the fct_credit_record view), no other schema of the warehouse, and the storage
+    version DuckDB 1.4/1.5 clients open (a file keeps the one it was created with, here by dbt's attach).
+    The view reads its own file, whatever name the file is opened under."""
+    relations = "select table_schema, table_name, table_type from information_schema.tables where table_catalog = "
+    published = query(city, relations + "current_database()", db="published")
+    built = query(city, relations + f"'{MARTS_CATALOG}'")
+    assert sorted(published) == sorted(built)
+    assert {schema for schema, _, _ in published} == {"marts", "intermediate"}
+    assert [t for t in published if t[0] == "intermediate"] == [("intermediate", "int_credit_records", "BASE TABLE")]
+    assert ("marts", "fct_credit_record", "VIEW") in published
+    count = "select count(*) from marts.fct_credit_record"
+    assert query(city, count, db="published") == query(city, count) == query(city, f"select count(*) from {RECORDS}")
     for db in ("published", "work"):
         tags = query(city, "select tags from duckdb_databases() where database_name = "
                      + ("current_database()" if db == "published" else f"'{MARTS_CATALOG}'"), db=db)
@@ -646,20 +651,24 @@ def test_the_published_file_is_the_marts_file_readable_by_older_clients(city):
 
 
 def test_a_warehouse_of_an_earlier_release_has_its_marts_moved_out_of_the_work_file(city, tmp_path):
-    """Earlier releases built the marts inside work.duckdb: the next build drops them (a stale copy of every
-    mart) and, the project's fingerprint having changed, rebuilds in full into the marts file."""
+    """Earlier releases built the marts and int_credit_records inside work.duckdb: the next build drops
+    them (a stale copy) and, the project's fingerprint having changed, rebuilds in full into the marts file."""
     from credit_warehouse.transform import drop_marts_kept_in_work
 
     settings = copy_warehouse(city["settings"], tmp_path)
     with connect(settings.work_db) as con:
         con.execute("create schema marts")
         con.execute("create table marts.dim_subject as select 1 as stale")
+        con.execute("create table intermediate.int_credit_records as select 1 as stale")
     count = "select count(*) from marts.dim_subject"
     assert query({"settings": settings}, count) == query(city, count)  # the search path reads the marts file
     assert drop_marts_kept_in_work(settings)
     with connect(settings.work_db) as con:
         assert con.execute("select schema_name from duckdb_schemas() where database_name = current_database() "
                            "and schema_name = 'marts'").fetchall() == []
+        assert con.execute("select table_name from duckdb_tables() where database_name = current_database() "
+                           "and table_name = 'int_credit_records'").fetchall() == []
+    assert not drop_marts_kept_in_work(settings)
     assert query({"settings": settings}, count) == query(city, count)
     assert not drop_marts_kept_in_work(settings)  # nothing left to drop
 

@@ -41,7 +41,7 @@ from credit_warehouse.codes import mask_id_number, person_key, resident_id_probl
 from credit_warehouse.settings import DBT_PROJECT_DIR
 from credit_warehouse.validation.rule_table import write_rule_table
 from credit_warehouse.validation.rules import build_rules
-from credit_warehouse.warehouse import attach_marts_sql, ensure_schema
+from credit_warehouse.warehouse import MARTS_CATALOG, attach_marts_sql, ensure_schema
 
 SECRET = "test-secret-for-dbt-models"
 DEADLINE = 7
@@ -782,10 +782,10 @@ def test_no_raw_id_number_column_in_staging(warehouse):
     }
     assert "id_number" not in columns
     for schema in ("staging", "intermediate"):
-        for (table,) in warehouse.execute(
-            "select table_name from information_schema.tables where table_schema = ?", [schema]
+        for catalog, table in warehouse.execute(
+            "select table_catalog, table_name from information_schema.tables where table_schema = ?", [schema]
         ).fetchall():
-            for row in warehouse.execute(f"select * from {schema}.{table}").fetchall():
+            for row in warehouse.execute(f"select * from {catalog}.{schema}.{table}").fetchall():
                 text = " ".join("" if v is None else str(v) for v in row).upper()
                 assert not {PERSON_ID, BAD_PERSON_ID, OWNER_ID} & set(text.split()), (schema, table)
                 assert PERSON_ID not in text and BAD_PERSON_ID not in text and OWNER_ID not in text, (
@@ -951,20 +951,22 @@ def test_pii_guard_reports_an_id_number_in_any_text_column_and_nothing_else(ware
     from credit_warehouse.transform import _release_duckdb
 
     warehouse.execute("checkpoint")
-    built = warehouse.execute("select path from duckdb_databases() where database_name = current_database()")
-    leaked = tmp_path / "leaked.duckdb"
-    shutil.copy(built.fetchone()[0], leaked)
-    with duckdb.connect(str(leaked)) as con:
-        picked = con.execute(
-            "select file_sha256, row_number from staging.stg_penalties order by all limit 3").fetchall()
+    warehouse.execute(f"checkpoint {MARTS_CATALOG}")
+    leaked = tmp_path / "work.duckdb"  # and marts.duckdb beside it, where int_credit_records lives
+    for name, path in warehouse.execute("select database_name, path from duckdb_databases() where "
+                                        f"database_name in (current_database(), '{MARTS_CATALOG}')").fetchall():
+        shutil.copy(path, leaked if name != MARTS_CATALOG else leaked.with_name("marts.duckdb"))
+    with duckdb.connect(str(leaked.with_name("marts.duckdb"))) as con:
+        picked = con.execute("select record_id from intermediate.int_credit_records "
+                             "order by all limit 3").fetchall()
         assert len(picked) == 3
-        for (sha, number), column, value in zip(picked, ("remarks", "violation_facts", "remarks"),
-                                                (PERSON_ID, f"身份证{PERSON_ID}。", PERSON_ID + "7"), strict=True):
-            con.execute(f"update staging.stg_penalties set {column} = ? where file_sha256 = ? and row_number = ?",
-                        [value, sha, number])
+        for (record,), column, value in zip(picked, ("summary", "matter", "summary"),
+                                            (PERSON_ID, f"身份证{PERSON_ID}。", PERSON_ID + "7"), strict=True):
+            con.execute(f"update intermediate.int_credit_records set {column} = ? where record_id = ?",
+                        [value, record])
     _release_duckdb()  # dbt-duckdb's handle of the fixture's file
     try:
-        with pytest.raises(AssertionError, match=r"no_unmasked_id_numbers_stg_penalties.*Got 2 results"):
-            run_dbt(leaked, tmp_path, "test", "--select", "stg_penalties,test_name:no_unmasked_id_numbers")
+        with pytest.raises(AssertionError, match=r"no_unmasked_id_numbers_int_credit_records.*Got 2 results"):
+            run_dbt(leaked, tmp_path, "test", "--select", "int_credit_records,test_name:no_unmasked_id_numbers")
     finally:
         _release_duckdb()

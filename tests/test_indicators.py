@@ -605,11 +605,11 @@ def test_demonstration_indicators(wh):
 
 def test_indicator_marts_hold_no_unmasked_id_numbers(wh):
     secrets = {P1_ID, W3_ID}
-    tables = wh.execute("select table_schema, table_name from information_schema.tables "
+    tables = wh.execute("select table_catalog, table_schema, table_name from information_schema.tables "
                         "where table_schema in ('marts', 'intermediate')").fetchall()
-    for schema, table in tables:
+    for catalog, schema, table in tables:
         text = " ".join(" ".join("" if v is None else str(v) for v in r)
-                        for r in wh.execute(f"select * from {schema}.{table}").fetchall())
+                        for r in wh.execute(f"select * from {catalog}.{schema}.{table}").fetchall())
         assert not any(s in text for s in secrets), table
 
 

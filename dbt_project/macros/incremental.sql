@@ -196,7 +196,7 @@
                               per file, the int_record_versions view, their union, and
                               int_feed_row_quality): the window's loads, load_seq >= its first;
       window_key: record_id   replaced per record (int_credit_records): the window's records;
-      window_key: subject_key replaced per subject (int_subjects, fct_credit_record, the subject marts):
+      window_key: subject_key replaced per subject (int_subjects, the subject marts):
                               the window's subjects (int_window_subjects).
     A model whose kept rows a post-hook judges again in place (fct_ledger_decision, fct_penalty_publicity)
     has no window_key: those rows change, so its tests read every row. Only its dates, flags and
@@ -298,7 +298,7 @@
     having count(*) > 1
 {%- endmacro %}
 
-{#- Config of a model replaced per subject (int_subjects, int_subject_record_summary, fct_credit_record,
+{#- Config of a model replaced per subject (int_subjects, int_subject_record_summary, fct_penalty_publicity,
     mart_subject_category_summary): a daily build deletes the window's subjects and appends them
     recomputed (append, not delete+insert: a subject left without records must go too). The model
     keeps `-- depends_on: {{ ref('int_window_subjects') }}` so dbt orders it after the window. -#}

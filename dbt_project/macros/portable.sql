@@ -143,3 +143,13 @@
 {% macro default__materialized() -%}{%- endmacro %}
 {% macro duckdb__materialized() -%}materialized{%- endmacro %}
 {% macro postgres__materialized() -%}materialized{%- endmacro %}
+
+{#- A model in the same database (file) as the model being built, referred to without the database's
+    name, and without the schema's when it is the model's own: a view binds such names to its own file
+    and schema, so it still reads when the file is copied and opened under another name (the published
+    copy of the marts file), even one equal to a schema's name (marts.duckdb, catalog `marts`, in
+    which `marts.dim_subject` is ambiguous). -#}
+{% macro ref_in_this_file(model_name) -%}
+    {%- set relation = ref(model_name) -%}
+    {{ relation.include(database=false, schema=relation.schema != this.schema) }}
+{%- endmacro %}

@@ -8,7 +8,7 @@ the old or the new file, never a mix. A load killed before the swap leaves the o
 and a ``.next`` file the next run removes.
 
 Copying the file instead of every table: a year of the 1,000,000-subject city took ~120 s to copy
-table by table (``fct_credit_record``, 25.5M rows x 58 columns, 45 s of it). The copy bypasses the page
+table by table (``fct_credit_record``'s 25.5M rows x 58 columns, 45 s of it). The copy bypasses the page
 cache (``copy_file``): the 6.5 GB marts file of that year took 8-10 s that way, against 9-52 s through
 the cache (``shutil.copyfile``), most of it kernel time spent on page-cache reclaim after a dbt build.
 """
@@ -96,24 +96,33 @@ def _checkpoint(marts_db: Path) -> None:
         con.execute("checkpoint")
 
 
-def _published_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+def _published_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The marts analysts query: tables and views (fct_credit_record is a view)."""
     return [row[0] for row in con.execute(
         "select table_name from information_schema.tables where table_catalog = current_database() "
-        "and table_schema = ? and table_type = 'BASE TABLE' order by 1", [MARTS_SCHEMA]).fetchall()]
+        "and table_schema = ? order by 1", [MARTS_SCHEMA]).fetchall()]
 
 
-def _index_lookup_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:
+def _stored_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """Every table of the file, whatever its schema: a view's lookups use its table's index
+    (fct_credit_record reads intermediate.int_credit_records)."""
+    return [(row[0], row[1]) for row in con.execute(
+        "select table_schema, table_name from information_schema.tables where table_catalog = current_database() "
+        "and table_type = 'BASE TABLE' order by 1, 2").fetchall()]
+
+
+def _index_lookup_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
     columns = {row[0] for row in con.execute(
         "select column_name from information_schema.columns where table_catalog = current_database() "
-        "and table_schema = ? and table_name = ?", [MARTS_SCHEMA, table]).fetchall()}
+        "and table_schema = ? and table_name = ?", [schema, table]).fetchall()}
     for column in LOOKUP_COLUMNS:
         if column in columns:
-            con.execute(f"create index {table}__{column} on {MARTS_SCHEMA}.{table} ({column})")
+            con.execute(f"create index {table}__{column} on {schema}.{table} ({column})")
             return
 
 
 def publish(settings: Settings) -> list[str]:
-    """Publish a copy of the marts file, indexed for lookups; return the table names."""
+    """Publish a copy of the marts file, indexed for lookups; return the marts' names."""
     if not settings.marts_db.exists():
         raise MartsNotBuilt(f"{settings.marts_db} does not exist: run a load (dbt build) first")
     target = settings.published_db
@@ -127,10 +136,10 @@ def publish(settings: Settings) -> list[str]:
         # Indexes are built here, not by dbt: the daily deletes and inserts of the marts would have
         # to maintain them. Under the limit the other steps have (DuckDB's default is 80% of RAM).
         con.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")
-        tables = _published_tables(con)
-        for table in tables:
-            _index_lookup_columns(con, table)
+        for schema, table in _stored_tables(con):
+            _index_lookup_columns(con, schema, table)
             faults.reached("publish")  # crash test: new file half written
+        marts = _published_marts(con)
         con.execute("checkpoint")
     finally:
         con.close()
@@ -138,4 +147,4 @@ def publish(settings: Settings) -> list[str]:
     faults.reached("swap")  # crash test: new file complete, not swapped in
     os.replace(staging, target)
     _fsync(target.parent)
-    return [f"{MARTS_SCHEMA}.{table}" for table in tables]
+    return [f"{MARTS_SCHEMA}.{table}" for table in marts]

@@ -3,7 +3,7 @@
 -- as-of date: repaired (a granted credit repair closed by then), expired (past the publicity end) or
 -- public. Only this status depends on the as-of date; the terms are kept per record.
 --
--- Incremental per subject, like fct_credit_record, which it reads: a daily build rewrites the
+-- Incremental per subject, like mart_subject_category_summary: a daily build rewrites the
 -- penalties of the window's subjects, then judges every kept penalty's repair and status again in
 -- place (post-hook), at the new as-of date and over the current repairs, which may arrive for a
 -- penalty the build did not rewrite. A year of the 1,000,000-subject city (5.25M penalties) was

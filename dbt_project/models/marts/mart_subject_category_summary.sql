@@ -2,15 +2,17 @@
 -- event date, and the latest record's document number and summary.
 -- The latest record is ranked on the ordering columns alone and joined back by record_id (unique):
 -- a window over the whole 58-column fact made the sort carry every column (a year of the
--- 1,000,000-subject city: 69.8 s -> 58.2 s standalone, the same rows).
+-- 1,000,000-subject city: 69.8 s -> 58.2 s standalone, the same rows). It reads int_credit_records,
+-- not the fct_credit_record view, and joins the subject and category to its own rows: the view
+-- would join them to every record.
 --
--- Incremental per subject, like fct_credit_record (a subject's rows are a function of its records
+-- Incremental per subject, like int_subjects (a subject's rows are a function of its records
 -- alone): a daily build deletes the window's subjects and appends them recomputed.
 -- depends_on: {{ ref('int_window_subjects') }}
 {{ credit_warehouse.per_subject_incremental() }}
 
 with records as {{ credit_warehouse.not_materialized_when_full() }} (
-    select * from {{ ref('fct_credit_record') }}
+    select * from {{ ref('int_credit_records') }}
     {%- if is_incremental() %}
     where {{ credit_warehouse.in_window_subjects('subject_key') }}
     {%- endif %}
@@ -50,11 +52,11 @@ aggregated as (
 
 select
     aggregated.subject_key,
-    latest.subject_display_name as subject_name,
-    latest.subject_kind,
+    subjects.subject_name,
+    subjects.subject_kind,
     aggregated.category_code,
-    latest.category_name_zh,
-    latest.category_class,
+    categories.category_name_zh,
+    categories.category_class,
     aggregated.record_count,
     aggregated.department_count,
     aggregated.first_event_date,
@@ -68,3 +70,7 @@ from aggregated
 inner join latest
     on latest.subject_key = aggregated.subject_key
     and latest.category_code = aggregated.category_code
+inner join {{ ref('dim_category') }} as categories
+    on categories.category_code = aggregated.category_code
+left join {{ ref('dim_subject') }} as subjects
+    on subjects.subject_key = aggregated.subject_key
