@@ -104,8 +104,8 @@ def _published_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def _stored_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-    """Every table of the file, whatever its schema: a view's lookups use its table's index
-    (fct_credit_record reads intermediate.int_credit_records)."""
+    """Every table of the file, whatever its schema (intermediate.int_credit_records, the rows of the
+    fct_credit_record view, is looked up by subject too)."""
     return [(row[0], row[1]) for row in con.execute(
         "select table_schema, table_name from information_schema.tables where table_catalog = current_database() "
         "and table_type = 'BASE TABLE' order by 1, 2").fetchall()]
