@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import random
 import re
 import shutil
 import time
@@ -794,13 +795,10 @@ def test_no_raw_id_number_column_in_staging(warehouse):
                 )
 
 
-def show_macros(tmp_path: Path, values: list[str], macros: dict[str, str]) -> dict[str, dict]:
-    """{value: {column: result}} of project macros applied to each value (`x`), through `dbt show`."""
+def dbt_show(tmp_path: Path, sql: str, limit: int) -> tuple[list[str], list[tuple]]:
+    """Column names and rows of an inline query compiled with the project's macros (`dbt show`)."""
     db = tmp_path / "macros.duckdb"
     duckdb.connect(str(db)).close()
-    calls = ", ".join(f"{{{{ credit_warehouse.{call} }}}} as {name}" for name, call in macros.items())
-    listed = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
-    sql = f"select x, {calls} from unnest([{listed}]) as t(x)"
     os.environ["CREDITWH_WORK_DB"] = str(db)
     os.environ["CREDITWH_MARTS_DB"] = str(db.with_name("marts.duckdb"))
     from dbt.cli.main import dbtRunner
@@ -811,7 +809,7 @@ def show_macros(tmp_path: Path, values: list[str], macros: dict[str, str]) -> di
             "--inline",
             sql,
             "--limit",
-            str(len(values) + 1),
+            str(limit),
             "--project-dir",
             str(DBT_PROJECT_DIR),
             "--profiles-dir",
@@ -827,7 +825,46 @@ def show_macros(tmp_path: Path, values: list[str], macros: dict[str, str]) -> di
     )
     assert result.success, result.exception
     table = result.result.results[0].agate_table
-    return {row[0]: dict(zip(table.column_names, row, strict=True)) for row in table.rows}
+    return list(table.column_names), [tuple(row) for row in table.rows]
+
+
+def show_macros(tmp_path: Path, values: list[str], macros: dict[str, str]) -> dict[str, dict]:
+    """{value: {column: result}} of project macros applied to each value (`x`), through `dbt show`."""
+    calls = ", ".join(f"{{{{ credit_warehouse.{call} }}}} as {name}" for name, call in macros.items())
+    listed = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+    columns, rows = dbt_show(tmp_path, f"select x, {calls} from unnest([{listed}]) as t(x)", len(values) + 1)
+    return {row[0]: dict(zip(columns, row, strict=True)) for row in rows}
+
+
+def test_recency_key_picks_the_row_the_window_ranks_first(tmp_path):
+    """value_of_max over recency_key (int_subjects' best name) picks, in every group, the row that
+    row_number() over (order by the parts descending, nulls last) ranks first: flags, dates (null, both
+    ends of the range) and sequences up to 2^40 - 1, the last part unique as load_seq/row_number are."""
+    rng = random.Random(11)
+    dates = ["null", "date '0001-01-01'", "date '9999-12-31'", "date '2025-01-05'", "date '2025-01-06'"]
+    sequences = [0, 1, 2**40 - 1, rng.randrange(2**40)]
+    rows = ", ".join(
+        f"({rng.randrange(40)}, {i}, {rng.choice(['true', 'false'])}, cast({rng.choice(dates)} as date), "
+        f"cast({rng.choice(sequences)} as bigint))" for i in range(600))
+    parts = "[('flag', 'flag'), ('d', 'date'), ('s', 'seq'), ('i', 'seq')]"
+    sql = f"""
+        with rows_in(g, i, flag, d, s) as (values {rows}),
+        by_key as (
+            select g, {{{{ credit_warehouse.value_of_max('i', credit_warehouse.recency_key({parts})) }}}} as i
+            from rows_in group by g
+        ),
+        by_window as (
+            select g, i from (
+                select g, i, row_number() over (
+                    partition by g order by flag desc, d desc nulls last, s desc, i desc) as rank_in_group
+                from rows_in) as ranked
+            where rank_in_group = 1
+        )
+        select by_window.g, by_window.i as expected, by_key.i as got
+        from by_window left join by_key on by_key.g = by_window.g"""
+    _, picked = dbt_show(tmp_path, sql, 100)
+    assert len(picked) == 40
+    assert [(g, expected) for g, expected, _ in picked] == [(g, got) for g, _, got in picked]
 
 
 def test_sql_identifier_macros_agree_with_python(tmp_path):

@@ -153,3 +153,65 @@
     {%- set relation = ref(model_name) -%}
     {{ relation.include(database=false, schema=relation.schema != this.schema) }}
 {%- endmacro %}
+
+{#- One orderable value for "the latest row": compares like `order by` the parts, each descending with
+    nulls last, so max(key) is the first row of that order and value_of_max(column, key) its value.
+    parts: [(expression, kind)], kind 'flag' (boolean), 'date' or 'seq' (a non-negative integer below
+    2^40: load_seq, row_number). Replaces row_number() over (partition by ... order by ...) = 1, which
+    sorts every row: at 1,000,000 subjects, int_subjects' best name over 25.5M records took 36.7
+    CPU-seconds as a window, 36.5 as arg_max over a struct key, 7.4 as arg_max over this key. -#}
+{% macro recency_key(parts) -%}
+    {{ return(adapter.dispatch('recency_key', 'credit_warehouse')(parts)) }}
+{%- endmacro %}
+
+{#- DuckDB: the parts packed in one 128-bit integer (a flag 1 bit, a date 22 bits: days since
+    0001-01-01 plus one, null 0; a seq 40 bits), the last part in the lowest bits. -#}
+{% macro duckdb__recency_key(parts) -%}
+    {%- set widths = {'flag': 1, 'date': 22, 'seq': 40} -%}
+    {%- set terms = [] -%}
+    {%- set ns = namespace(shift=0) -%}
+    {%- for expression, kind in parts | reverse -%}
+        {%- if kind == 'flag' -%}
+            {%- set value = "case when " ~ expression ~ " then 1 else 0 end" -%}
+        {%- elif kind == 'date' -%}
+            {%- set value = "coalesce(least(greatest(date_diff('day', date '0001-01-01', " ~ expression
+                ~ ") + 1, 1), 4194303), 0)" -%}
+        {%- elif kind == 'seq' -%}
+            {%- set value = "coalesce(" ~ expression ~ ", 0)" -%}
+        {%- else -%}
+            {{ exceptions.raise_compiler_error("recency_key: unknown kind " ~ kind) }}
+        {%- endif -%}
+        {%- do terms.append("(cast(" ~ value ~ " as hugeint) << " ~ ns.shift ~ ")") -%}
+        {%- set ns.shift = ns.shift + widths[kind] -%}
+    {%- endfor -%}
+    {%- if ns.shift > 127 -%}
+        {{ exceptions.raise_compiler_error("recency_key: " ~ ns.shift ~ " bits do not fit in 127") }}
+    {%- endif -%}
+    ({{ terms | join(' + ') }})
+{%- endmacro %}
+
+{#- Elsewhere: the parts as fixed-width text, which sorts the same way. -#}
+{% macro default__recency_key(parts) -%}
+    {%- set texts = [] -%}
+    {%- for expression, kind in parts -%}
+        {%- if kind == 'flag' -%}
+            {%- do texts.append("case when " ~ expression ~ " then '1' else '0' end") -%}
+        {%- elif kind == 'date' -%}
+            {%- do texts.append("coalesce(" ~ dbt.cast(expression, dbt.type_string()) ~ ", '0000-00-00')") -%}
+        {%- else -%}
+            {%- do texts.append("lpad(" ~ dbt.cast("coalesce(" ~ expression ~ ", 0)", dbt.type_string()) ~ ", 13, '0')") -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ dbt.concat(texts) }}
+{%- endmacro %}
+
+{#- The value (null included) of the row with the largest key in the group: an aggregate. -#}
+{% macro value_of_max(value, key) -%}
+    {{ return(adapter.dispatch('value_of_max', 'credit_warehouse')(value, key)) }}
+{%- endmacro %}
+{% macro default__value_of_max(value, key) -%}
+    max_by({{ value }}, {{ key }})
+{%- endmacro %}
+{% macro duckdb__value_of_max(value, key) -%}
+    arg_max_null({{ value }}, {{ key }})
+{%- endmacro %}

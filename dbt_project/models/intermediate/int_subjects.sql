@@ -16,31 +16,6 @@ with records as {{ credit_warehouse.not_materialized_when_full() }} (
     {%- endif %}
 ),
 
-named as (
-    select
-        subject_key,
-        subject_name,
-        subject_type,
-        row_number() over (
-            partition by subject_key
-            order by case when record_layout = 'registration' then 0 else 1 end,
-                report_date desc, latest_load_seq desc, latest_row_number desc, record_id
-        ) as name_rank,
-        record_layout = 'registration' as is_registration
-    from records
-    where subject_name is not null
-),
-
-best_names as (
-    select
-        subject_key,
-        subject_name,
-        subject_type,
-        case when is_registration then 'registration' else 'records' end as name_source
-    from named
-    where name_rank = 1
-),
-
 registrations as (
     select
         subject_key,
@@ -61,6 +36,31 @@ latest_registrations as (
     select *
     from registrations
     where registration_rank = 1
+),
+
+best_names as (
+    {#- the best name: a registration record's before any other, then the latest reported, latest
+        delivered (one raw row is one record's, so the order has no ties). An aggregate, not a window
+        that sorted every record: int_subjects 39.9 -> 18.7 s standalone at 1,000,000 subjects. Apart
+        from `aggregated`, whose distinct counts keep a copy of their input: the names in it spilled. -#}
+    select
+        subject_key,
+        {{ credit_warehouse.value_of_max('subject_name', 'name_key') }} as subject_name,
+        {{ credit_warehouse.value_of_max('subject_type', 'name_key') }} as subject_type,
+        {{ credit_warehouse.value_of_max('is_registration', 'name_key') }} as is_registration
+    from (
+        select
+            subject_key,
+            subject_name,
+            subject_type,
+            record_layout = 'registration' as is_registration,
+            {{ credit_warehouse.recency_key([
+                ("record_layout = 'registration'", 'flag'), ('report_date', 'date'),
+                ('latest_load_seq', 'seq'), ('latest_row_number', 'seq')]) }} as name_key
+        from records
+        where subject_name is not null
+    ) as named
+    group by subject_key
 ),
 
 aggregated as (
@@ -94,7 +94,8 @@ select
     aggregated.id_number_status,
     coalesce(best_names.subject_type, aggregated.subject_type) as subject_type,
     best_names.subject_name,
-    best_names.name_source,
+    case when best_names.is_registration then 'registration' when best_names.subject_key is not null then 'records'
+    end as name_source,
     aggregated.name_count,
     latest_registrations.legal_rep,
     latest_registrations.establish_date,
