@@ -370,13 +370,14 @@ def test_a_full_uniqueness_test_of_several_columns_still_finds_a_duplicate(city,
     assert any("colliding_hashes" in sql and "int_feed_row_quality" in sql for sql in compiled)  # the hashed form ran
 
 
-def test_pii_scans_of_models_judged_in_place_read_the_rows_the_build_wrote(city, tmp_path):
-    """fct_ledger_decision and fct_penalty_publicity judge their kept rows again in place on a daily
-    build (dates, flags, statuses), so most of their tests read every row; their PII scans read only
-    the rows the build wrote, since no text changes in place. An ID number in such a row still fails
-    them. On a copy of the warehouse, with the window of the files since the latest ledger's."""
+def test_pii_scans_of_models_kept_per_key_read_the_rows_the_build_wrote(city, tmp_path):
+    """int_ledger_reconciliation is replaced per ledger entry, and fct_penalty_publicity per subject with
+    its kept rows judged again in place (dates, flags, statuses): their PII scans read only the rows
+    the build wrote, since no text changes in place. An ID number in such a row still fails them. On a
+    copy of the warehouse, with the window of the files since the latest ledger's."""
     from credit_warehouse.transform import DbtFailed, run_dbt, window_since
 
+    ledger = f"{MARTS_CATALOG}.intermediate.int_ledger_reconciliation"  # stored in the marts file
     copy = copy_warehouse(city["settings"], tmp_path)
     with duckdb.connect(str(copy.work_db)) as con:
         ledger_file, validated_at = con.execute(
@@ -389,22 +390,24 @@ def test_pii_scans_of_models_judged_in_place_read_the_rows_the_build_wrote(city,
             env.setenv(name, value)
         run_dbt(copy, "run", "--select", "int_window_subjects")
         with connect(copy.work_db, marts_db=copy.marts_db) as con:
-            con.execute("update marts.fct_ledger_decision set subject_name = ? where ledger_entry_id = (select "
-                        "min(ledger_entry_id) from marts.fct_ledger_decision where ledger_source_file in (select "
-                        "source_file from staging.stg_ledger_entries where file_sha256 = ?))",
-                        [PERSON_ID, ledger_file])
+            changed = con.execute(f"update {ledger} set subject_name = ? where ledger_entry_id = (select "
+                                  f"min(ledger_entry_id) from {ledger} where ledger_source_file in (select "
+                                  "source_file from staging.stg_ledger_entries where file_sha256 = ?))",
+                                  [PERSON_ID, ledger_file])
+            assert changed.fetchone()[0] == 1
             changed = con.execute("update marts.fct_penalty_publicity set penalty_content = ? where record_id = "
                                   "(select min(record_id) from marts.fct_penalty_publicity where subject_key in "
                                   "(select subject_key from intermediate.int_window_subjects))", [PERSON_ID])
             assert changed.fetchone()[0] == 1
         with pytest.raises(DbtFailed) as failed:
-            run_dbt(copy, "test", "--select", "fct_ledger_decision", "fct_penalty_publicity")
+            run_dbt(copy, "test", "--select", "int_ledger_reconciliation", "fct_penalty_publicity")
     compiled = copy.home / "dbt/target/compiled"
-    ledger_scan = next(compiled.rglob("*no_unmasked_id_numbers_fct_ledger_decision*.sql")).read_text()
+    ledger_scan = next(sql for sql in (path.read_text() for path in compiled.rglob("*no_unmasked_i*.sql"))
+                       if "hit_1" in sql and "int_ledger_reconciliation" in sql)  # dbt shortens the name
     assert "ledger_entry_id in (" in ledger_scan and "load_seq >= " in ledger_scan  # the windowed form ran
     assert "int_window_subjects" in next(compiled.rglob("*no_unmasked_id_numbers_fct_penalty_publicity*.sql")
                                          ).read_text()
-    assert "no_unmasked_id_numbers_fct_ledger_decision" in str(failed.value)
+    assert "no_unmasked_id_numbers_int_ledger_reconciliation" in str(failed.value)
     assert "no_unmasked_id_numbers_fct_penalty_publicity" in str(failed.value)
 
 
@@ -631,19 +634,25 @@ def test_published_subject_lookups_are_indexed(city):
 
 
 def test_the_published_file_is_the_marts_file_readable_by_older_clients(city):
-    """Publish copies the marts file dbt built (not the work file): the same marts and int_credit_records
-    (the rows behind the fct_credit_record view), no other schema of the warehouse, and the storage
-    version DuckDB 1.4/1.5 clients open (a file keeps the one it was created with, here by dbt's attach).
-    The view reads its own file, whatever name the file is opened under."""
+    """Publish copies the marts file dbt built (not the work file): the same marts and the intermediate
+    models kept there (int_credit_records and int_ledger_reconciliation, the rows behind the
+    fct_credit_record and fct_ledger_decision views, and int_as_of_date), no other schema of the
+    warehouse, and the storage version DuckDB 1.4/1.5 clients open (a file keeps the one it was created
+    with, here by dbt's attach). The views read their own file, whatever name the file is opened under."""
+    from credit_warehouse.transform import MOVED_TO_MARTS_FILE
+
     relations = "select table_schema, table_name, table_type from information_schema.tables where table_catalog = "
     published = query(city, relations + "current_database()", db="published")
     built = query(city, relations + f"'{MARTS_CATALOG}'")
     assert sorted(published) == sorted(built)
     assert {schema for schema, _, _ in published} == {"marts", "intermediate"}
-    assert [t for t in published if t[0] == "intermediate"] == [("intermediate", "int_credit_records", "BASE TABLE")]
-    assert ("marts", "fct_credit_record", "VIEW") in published
-    count = "select count(*) from marts.fct_credit_record"
-    assert query(city, count, db="published") == query(city, count) == query(city, f"select count(*) from {RECORDS}")
+    assert sorted(t for t in published if t[0] == "intermediate") == sorted(
+        (schema, table, "BASE TABLE") for schema, table in MOVED_TO_MARTS_FILE)
+    for view, table in (("fct_credit_record", RECORDS),
+                        ("fct_ledger_decision", f"{MARTS_CATALOG}.intermediate.int_ledger_reconciliation")):
+        assert ("marts", view, "VIEW") in published
+        count = f"select count(*) from marts.{view}"
+        assert query(city, count, db="published") == query(city, count) == query(city, f"select count(*) from {table}")
     for db in ("published", "work"):
         tags = query(city, "select tags from duckdb_databases() where database_name = "
                      + ("current_database()" if db == "published" else f"'{MARTS_CATALOG}'"), db=db)
@@ -651,15 +660,17 @@ def test_the_published_file_is_the_marts_file_readable_by_older_clients(city):
 
 
 def test_a_warehouse_of_an_earlier_release_has_its_marts_moved_out_of_the_work_file(city, tmp_path):
-    """Earlier releases built the marts and int_credit_records inside work.duckdb: the next build drops
-    them (a stale copy) and, the project's fingerprint having changed, rebuilds in full into the marts file."""
-    from credit_warehouse.transform import drop_marts_kept_in_work
+    """Earlier releases built the marts, int_credit_records, int_ledger_reconciliation and int_as_of_date
+    inside work.duckdb: the next build drops them (a stale copy) and, the project's fingerprint having
+    changed, rebuilds in full into the marts file."""
+    from credit_warehouse.transform import MOVED_TO_MARTS_FILE, drop_marts_kept_in_work
 
     settings = copy_warehouse(city["settings"], tmp_path)
     with connect(settings.work_db) as con:
         con.execute("create schema marts")
         con.execute("create table marts.dim_subject as select 1 as stale")
-        con.execute("create table intermediate.int_credit_records as select 1 as stale")
+        for schema, table in MOVED_TO_MARTS_FILE:
+            con.execute(f"create table {schema}.{table} as select 1 as stale")
     count = "select count(*) from marts.dim_subject"
     assert query({"settings": settings}, count) == query(city, count)  # the search path reads the marts file
     assert drop_marts_kept_in_work(settings)
@@ -667,7 +678,8 @@ def test_a_warehouse_of_an_earlier_release_has_its_marts_moved_out_of_the_work_f
         assert con.execute("select schema_name from duckdb_schemas() where database_name = current_database() "
                            "and schema_name = 'marts'").fetchall() == []
         assert con.execute("select table_name from duckdb_tables() where database_name = current_database() "
-                           "and table_name = 'int_credit_records'").fetchall() == []
+                           "and schema_name = 'intermediate' and table_name in (select unnest(?))",
+                           [[table for _, table in MOVED_TO_MARTS_FILE]]).fetchall() == []
     assert not drop_marts_kept_in_work(settings)
     assert query({"settings": settings}, count) == query(city, count)
     assert not drop_marts_kept_in_work(settings)  # nothing left to drop

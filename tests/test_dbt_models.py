@@ -982,17 +982,33 @@ def test_compliance_rate_counts_quarantined_rows_as_not_loaded(warehouse):
     assert september["compliance_rate"] == pytest.approx(6 / 7, abs=1e-6)
 
 
+def copy_built(warehouse, directory: Path) -> Path:
+    """A copy of the fixture's work file (returned) and of its marts file beside it, to break on purpose."""
+    warehouse.execute("checkpoint")
+    warehouse.execute(f"checkpoint {MARTS_CATALOG}")
+    copied = directory / "work.duckdb"
+    for name, path in warehouse.execute("select database_name, path from duckdb_databases() where "
+                                        f"database_name in (current_database(), '{MARTS_CATALOG}')").fetchall():
+        shutil.copy(path, copied if name != MARTS_CATALOG else copied.with_name("marts.duckdb"))
+    return copied
+
+
+def assert_dbt_test_fails(db: Path, work: Path, message: str, select: str) -> None:
+    """`dbt test --select select` on a broken copy fails with ``message`` (a regex)."""
+    from credit_warehouse.transform import _release_duckdb
+
+    _release_duckdb()  # dbt-duckdb's handle of the fixture's file
+    try:
+        with pytest.raises(AssertionError, match=message):
+            run_dbt(db, work, "test", "--select", select)
+    finally:
+        _release_duckdb()
+
+
 def test_pii_guard_reports_an_id_number_in_any_text_column_and_nothing_else(warehouse, tmp_path):
     """The no_unmasked_id_numbers data test matches once over a row's text columns joined by spaces:
     an ID number filling a column or inside text is still caught, a longer digit run is not."""
-    from credit_warehouse.transform import _release_duckdb
-
-    warehouse.execute("checkpoint")
-    warehouse.execute(f"checkpoint {MARTS_CATALOG}")
-    leaked = tmp_path / "work.duckdb"  # and marts.duckdb beside it, where int_credit_records lives
-    for name, path in warehouse.execute("select database_name, path from duckdb_databases() where "
-                                        f"database_name in (current_database(), '{MARTS_CATALOG}')").fetchall():
-        shutil.copy(path, leaked if name != MARTS_CATALOG else leaked.with_name("marts.duckdb"))
+    leaked = copy_built(warehouse, tmp_path)
     with duckdb.connect(str(leaked.with_name("marts.duckdb"))) as con:
         picked = con.execute("select record_id from intermediate.int_credit_records "
                              "order by all limit 3").fetchall()
@@ -1001,9 +1017,23 @@ def test_pii_guard_reports_an_id_number_in_any_text_column_and_nothing_else(ware
                                             (PERSON_ID, f"身份证{PERSON_ID}。", PERSON_ID + "7"), strict=True):
             con.execute(f"update intermediate.int_credit_records set {column} = ? where record_id = ?",
                         [value, record])
-    _release_duckdb()  # dbt-duckdb's handle of the fixture's file
-    try:
-        with pytest.raises(AssertionError, match=r"no_unmasked_id_numbers_int_credit_records.*Got 2 results"):
-            run_dbt(leaked, tmp_path, "test", "--select", "int_credit_records,test_name:no_unmasked_id_numbers")
-    finally:
-        _release_duckdb()
+    assert_dbt_test_fails(leaked, tmp_path, r"no_unmasked_id_numbers_int_credit_records.*Got 2 results",
+                          "int_credit_records,test_name:no_unmasked_id_numbers")
+
+
+def test_record_key_test_finds_a_staged_key_that_differs_and_a_staged_quarantined_row(warehouse, tmp_path):
+    """record_keys_match_staging joins the rows of a full build only in files whose per-file counts
+    and key hashes differ: a staged row keyed differently, and a staged row marked quarantined, each
+    in its own file, are still both reported."""
+    broken = copy_built(warehouse, tmp_path)
+    with duckdb.connect(str(broken)) as con:
+        picked = con.execute("select file_sha256, row_number from staging.stg_penalties "
+                             "order by all limit 1").fetchone()
+        con.execute("update staging.stg_penalties set record_key = record_key || 'x' "
+                    "where file_sha256 = ? and row_number = ?", list(picked))
+        other = con.execute("select file_sha256, row_number from staging.stg_licences "
+                            "where file_sha256 <> ? order by all limit 1", [picked[0]]).fetchone()
+        assert other is not None
+        con.execute("update staging.stg_feed_row_keys set is_quarantined = true "
+                    "where file_sha256 = ? and row_number = ?", list(other))
+    assert_dbt_test_fails(broken, tmp_path, r"record_keys_match_staging.*Got 2 results", "record_keys_match_staging")

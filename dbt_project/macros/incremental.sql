@@ -65,11 +65,11 @@
         and window_records.record_key = {{ alias }}.record_key
 {%- endmacro %}
 
-{#- The ledger entries a daily build reconciles again (int_ledger_reconciliation) and rewrites in
-    fct_ledger_decision: those with a version in the window, and those whose document number got a
-    submitted 双公示 row in it, looked up in `reconciled` (the kept reconciliation: before this build's
-    rewrite for int_ledger_reconciliation, after it for fct_ledger_decision; the same entries, since an
-    entry whose document number changed has a version in the window). Callers declare the two refs:
+{#- The ledger entries a daily build reconciles again (int_ledger_reconciliation): those with a
+    version in the window, and those whose document number got a submitted 双公示 row in it, looked up
+    in `reconciled` (the kept reconciliation: before this build's rewrite for the model, after it for
+    its tests; the same entries, since an entry whose document number changed has a version in the
+    window). Callers declare the two refs:
     inside `is_incremental()` they are not seen when dbt parses the model. A test, which has no ref to
     them, passes from_graph=true (model_relation). -#}
 {% macro ledger_window_entries(reconciled, from_graph=false) -%}
@@ -96,36 +96,20 @@
     not {{ prefix }}is_reported and coalesce({{ prefix }}report_due_date < {{ as_of }}, true)
 {%- endmacro %}
 
-{#- Keeps the rows of int_ledger_reconciliation (`reconciled`, read as `reconciled`) that a daily
-    build rewrites in fct_ledger_decision: the model's join, and its tests' (ledger_window_entry_ids). -#}
-{% macro join_ledger_window(reconciled, from_graph=false) -%}
-    inner join ({{ credit_warehouse.ledger_window_entries(reconciled, from_graph) }}) as window_entries
+{#- The ledger_entry_id of the entries a daily build rewrote in int_ledger_reconciliation, for its tests. -#}
+{% macro ledger_window_entry_ids() -%}
+    {%- set reconciled = credit_warehouse.model_relation('int_ledger_reconciliation') -%}
+    select reconciled.ledger_entry_id
+    from {{ reconciled }} as reconciled
+    inner join ({{ credit_warehouse.ledger_window_entries(reconciled, from_graph=true) }}) as window_entries
         on window_entries.department_code = reconciled.department_code
         and window_entries.category_code = reconciled.ledger_category_code
         and window_entries.record_key = reconciled.record_key
 {%- endmacro %}
 
-{#- The ledger_entry_id of the entries a daily build rewrote in fct_ledger_decision, for its tests. -#}
-{% macro ledger_window_entry_ids() -%}
-    {%- set reconciled = credit_warehouse.model_relation('int_ledger_reconciliation') -%}
-    select reconciled.ledger_entry_id
-    from {{ reconciled }} as reconciled
-    {{ credit_warehouse.join_ledger_window(reconciled, from_graph=true) }}
-{%- endmacro %}
-
 {#- The build's as-of date as a scalar subquery, for the post-hooks that judge kept rows in place. -#}
 {% macro as_of_date_value() -%}
     (select as_of_date from {{ ref('int_as_of_date') }})
-{%- endmacro %}
-
-{#- fct_ledger_decision's post-hook on a daily build: the entries it did not rewrite judged again at
-    the build's as-of date, in place. -#}
-{% macro judge_concealment_in_place() -%}
-    {%- set as_of = credit_warehouse.as_of_date_value() -%}
-    update {{ this }}
-    set as_of_date = {{ as_of }},
-        is_concealed = {{ credit_warehouse.is_concealed(as_of) }}
-    where as_of_date is distinct from {{ as_of }}
 {%- endmacro %}
 
 {#- A penalty's publicity at an as-of date: repaired (a granted repair closed by then), expired (past
@@ -197,13 +181,14 @@
                               int_feed_row_quality): the window's loads, load_seq >= its first;
       window_key: record_id   replaced per record (int_credit_records): the window's records;
       window_key: subject_key replaced per subject (int_subjects, the subject marts):
-                              the window's subjects (int_window_subjects).
-    A model whose kept rows a post-hook judges again in place (fct_ledger_decision, fct_penalty_publicity)
-    has no window_key: those rows change, so its tests read every row. Only its dates, flags and
-    statuses from a fixed vocabulary change in place, never delivered text, so a test of text alone
-    (text_only: the PII scan) reads the rows the build wrote, named by `text_window_key`:
-      text_window_key: subject_key       replaced per subject (per_subject_incremental);
-      text_window_key: ledger_entry_id   the entries rewritten (ledger_window_entry_ids).
+                              the window's subjects (int_window_subjects);
+      window_key: ledger_entry_id  replaced per entry (int_ledger_reconciliation): the entries
+                              rewritten (ledger_window_entry_ids).
+    A model whose kept rows a post-hook judges again in place (fct_penalty_publicity) has no
+    window_key: those rows change, so its tests read every row. Only its dates, flags and statuses
+    from a fixed vocabulary change in place, never delivered text, so a test of text alone (text_only:
+    the PII scan) reads the rows the build wrote, named by `text_window_key`:
+      text_window_key: subject_key       replaced per subject (per_subject_incremental).
     Empty outside a window (a full refresh, or dbt run by hand), so every row is read. -#}
 {% macro test_window_predicate(relation) -%}
     {{ credit_warehouse.test_window(relation).get('predicate', '') }}

@@ -136,14 +136,16 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 
 # Models built in the marts file that earlier releases built in the work file.
-MOVED_TO_MARTS_FILE = (("intermediate", "int_credit_records"),)
+MOVED_TO_MARTS_FILE = (("intermediate", "int_credit_records"), ("intermediate", "int_ledger_reconciliation"),
+                       ("intermediate", "int_as_of_date"))
 
 
 def drop_marts_kept_in_work(settings: Settings) -> bool:
-    """Warehouses of earlier releases built the marts (and int_credit_records) inside the work file:
-    drop them, a stale second copy (~7 GB of marts, ~3 GB of int_credit_records, for a year of the
-    1,000,000-subject city). The project's fingerprint changed with the release, so this build is a
-    full refresh into the marts file."""
+    """Warehouses of earlier releases built the marts (and the intermediate models now kept beside
+    them) inside the work file: drop them, a stale second copy (~7 GB of marts, ~3 GB of
+    int_credit_records, ~1 GB of int_ledger_reconciliation, for a year of the 1,000,000-subject
+    city). The project's fingerprint changed with the release, so this build is a full refresh into
+    the marts file."""
     with connect(settings.work_db) as con:
         stale = [f"{schema}.{table}" for schema, table in MOVED_TO_MARTS_FILE if con.execute(
             "select 1 from duckdb_tables() where database_name = current_database() "

@@ -1,6 +1,10 @@
 -- The date the indicators are judged at (publicity status, open cases, watchlist window): the
 -- as_of_date var when set, else the latest business date of a validated file, so that one load
 -- always gives the same marts. One row.
+--
+-- In the marts file, beside the marts that read it: fct_ledger_decision, a view there, judges
+-- concealment at this date when read, and a view binds only the tables of its own file.
+{{ config(database='marts_db') }}
 with validated_files as (
     select distinct file_sha256
     from {{ source('validation', 'validated_files') }}
