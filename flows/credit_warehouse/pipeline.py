@@ -26,7 +26,7 @@ from credit_warehouse.publish import publish
 from credit_warehouse.recovery import recover, run_lock
 from credit_warehouse.run_summary import RunSummary, feed_results, record_summary
 from credit_warehouse.settings import Settings, load_settings
-from credit_warehouse.stage_meter import StageUsage, metered
+from credit_warehouse.stage_meter import StageUsage, metered, release_unused_memory
 from credit_warehouse.steward.build import ReviewResult, build_review
 from credit_warehouse.transform import build
 from credit_warehouse.validation.runner import run_mart_checks, validate_pending
@@ -98,6 +98,7 @@ def timed(summary: RunSummary, stage: str, task_fn: Callable[..., T], *args: Any
     finally:  # the block's exit has filled usage in, also when the stage failed
         summary.stage_seconds[stage] = round(usage.seconds, 3)
         summary.stage_peak_rss[stage] = usage.peak_rss
+        release_unused_memory()  # so the next stage starts from what this one still holds
 
 
 def _record_run(settings: Settings, summary: RunSummary, started: bool) -> None:

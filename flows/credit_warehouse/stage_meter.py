@@ -7,13 +7,19 @@ every 50 ms can miss a spike shorter than that; the stages that matter hold thei
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
+import gc
 import resource
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 SAMPLE_SECONDS = 0.05
 STATM = Path("/proc/self/statm")
@@ -60,3 +66,33 @@ def metered() -> Iterator[StageUsage]:
         sampler.join()
         usage.peak_rss = max(usage.peak_rss, current_rss())
         usage.seconds = time.perf_counter() - started
+
+
+def release_unused_memory() -> int:
+    """Hand back to the OS what a finished stage freed but its allocators kept; returns the bytes.
+
+    pyarrow's mimalloc pool and glibc's malloc keep freed memory for reuse, and the next stage (dbt, in
+    another allocator: DuckDB's jemalloc) never reuses it. Measured: landing three months of the
+    1,000,000-subject city left 0.435 GiB resident, 0.362 after this; a year's backfill reached dbt's
+    stage with ~0.75 GiB more than a fresh process, which put its peak over 4 GiB.
+    """
+    before = current_rss()
+    gc.collect()
+    if "pyarrow" in sys.modules:  # only where a stage used it: importing it here would cost memory
+        sys.modules["pyarrow"].default_memory_pool().release_unused()
+    _malloc_trim()
+    return max(0, before - current_rss())
+
+
+def _malloc_trim() -> None:
+    """glibc's malloc_trim(0): returns free pages of every arena (not only the heap's top, as free()
+    does). Absent on musl and macOS: nothing to do there."""
+    trim = _libc_malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _libc_malloc_trim() -> Any:
+    libc_name = ctypes.util.find_library("c")  # runs ldconfig: once per process
+    return getattr(ctypes.CDLL(libc_name), "malloc_trim", None) if libc_name else None
