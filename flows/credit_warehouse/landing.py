@@ -29,7 +29,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from credit_warehouse import faults
+from credit_warehouse import faults, page_cache
 from credit_warehouse.catalogue import Catalogue, normalize_header
 from credit_warehouse.inbox import InboxFile
 from credit_warehouse.read_ahead import MIN_FILES, ParsedTable, ReadAhead, Unreadable
@@ -318,6 +318,7 @@ class Lander:
             self.con.execute("begin transaction")
             self.next_seq = self.con.execute("select coalesce(max(load_seq), 0) + 1 from raw.files").fetchall()[0][0]
         result = self._land(item, parsed)
+        page_cache.forget(item.path)  # read for the last time: leave the cache to the warehouse files
         self.deliveries.append({"run_id": self.run_id, "source_file": result.source_file,
                                 "file_sha256": result.file_sha256, "business_date": result.business_date,
                                 "department_code": result.department_code, "category_code": result.category_code,
