@@ -25,11 +25,11 @@ MEMORY_FILESYSTEMS = {"tmpfs", "ramfs", "overlay", "squashfs"}
 
 
 def _filesystem_of(path: Path) -> str:
-    best, kind = "", ""
+    best, kind = Path(), ""
     for line in Path("/proc/mounts").read_text().splitlines():
         _, mount_point, fs_type, *_ = line.split()
-        if str(path).startswith(mount_point) and len(mount_point) > len(best):
-            best, kind = mount_point, fs_type
+        if path.is_relative_to(mount_point) and len(mount_point) > len(str(best)):
+            best, kind = Path(mount_point), fs_type
     return kind
 
 
@@ -65,12 +65,13 @@ def _read_into_cache(path: Path) -> None:
 def test_forget_drops_a_read_file_from_the_page_cache(tmp_path: Path) -> None:
     _require_page_cache(tmp_path)
     path = tmp_path / "feed.csv"
-    path.write_bytes(os.urandom(1 << 20))
+    data = os.urandom(1 << 20)
+    path.write_bytes(data)
     _read_into_cache(path)
     assert resident_pages(path) > 0
     assert page_cache.forget(path)
     assert resident_pages(path) == 0
-    assert path.read_bytes() == path.read_bytes()  # a later read still works, from disk
+    assert path.read_bytes() == data  # a later read returns the same bytes, from disk
 
 
 def test_forget_ignores_a_missing_file(tmp_path: Path) -> None:
