@@ -2,8 +2,8 @@
 
 A year's backfill reads the inbox once (9.6 GiB at 1,000,000 subjects) and then reads and writes
 the warehouse files for an hour. Pages read twice (a file hashed, then parsed; or read by an earlier
-process) stay on the kernel's active list and outlive the warehouse pages dbt reads next, which then
-come from disk.
+process) stay on the kernel's active list and can outlive the warehouse pages dbt reads next, which
+then come from disk.
 """
 
 from __future__ import annotations
