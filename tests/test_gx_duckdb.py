@@ -10,6 +10,7 @@ import pytest
 
 FAILING = "select id, code from {batch} where code not like 'A%' order by id"
 CLEAN = "select id, code from {batch} where code is null order by id"
+MANY = "select id, code from {batch} where code like 'A%' order by id desc"  # 990 rows: more than a sample
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def statements(tmp_path: Path):
         batch = source.add_table_asset("codes", table_name="codes").add_batch_definition_whole_table("all").get_batch()
         results = {name: batch.validate(gx.expectations.UnexpectedRowsExpectation(unexpected_rows_query=query),
                                         result_format="COMPLETE")
-                   for name, query in (("failing", FAILING), ("clean", CLEAN))}
+                   for name, query in (("failing", FAILING), ("clean", CLEAN), ("many", MANY))}
         gx_duckdb.close_execution_engine(source.get_execution_engine())
     finally:
         event.remove(Engine, "before_cursor_execute", record)
@@ -59,3 +60,16 @@ def test_a_sample_is_queried_only_when_the_count_found_rows(statements):
                                                                          ("clean", "code is null"))}
     assert len(ran["failing"]) == 2 and sum("COUNT(*)" in s for s in ran["failing"]) == 1  # count, then sample
     assert len(ran["clean"]) == 1 and "COUNT(*)" in ran["clean"][0]  # the count alone
+
+
+def test_a_sample_is_the_querys_first_rows_limited_in_the_sql(statements):
+    from great_expectations.constants import MAX_RESULT_RECORDS
+
+    sent, results = statements
+    many = results["many"]
+    assert many.result["observed_value"] == 990
+    sample = [row["id"] for row in many.result["details"]["unexpected_rows"]]
+    first = [i for i in range(999, -1, -1) if i % 100 != 7][:MAX_RESULT_RECORDS]  # MANY's order, as built
+    assert sample == first
+    queried = [s for s in sent if "order by id desc" in s and "COUNT(*)" not in s]
+    assert len(queried) == 1 and queried[0].rstrip().endswith(f"limit {MAX_RESULT_RECORDS}")
