@@ -47,7 +47,6 @@ RAW_TABLE = "raw.feed_rows"
 CODE_SUFFIX, DATE_SUFFIX = "__code", "__date"
 # The record key of a batch row, the rows of its file with that key, and their distinct contents.
 RECORD_KEY, KEY_COPIES, KEY_VERSIONS = "record__key", "record__copies", "record__versions"
-KEY_CONTENT = "record__content"  # a hash of the row's catalogue values: tells versions from copies
 # The subject name the row's code was first delivered under (重码): a batch column, looked up in the
 # names kept per code (validation.code_names: code_names.refresh_code_names) over the loads folded in.
 REFERENCE_NAME = SUBJECT_CODE_FIELD + "__reference_name"
@@ -156,8 +155,9 @@ def batch_statements(source: str, catalogue: Catalogue, table: str) -> list[str]
 
     In steps, not one query: the rows are written once with copies = versions = 1, then only the rows
     of keys seen more than once in their file are updated (a few thousand in a month of the
-    1,000,000-subject city). Joining the counts of every key back onto the wide rows in the same
-    query cost 51 s for that month's 3.0M rows; the steps cost ~25 s."""
+    1,000,000-subject city), their contents hashed there to tell versions from copies. Joining the
+    counts of every key back onto the wide rows in the same query cost 51 s for that month's 3.0M
+    rows; the steps cost ~25 s."""
     derived = "".join(f", {expression} as {name}" for name, expression in derived_columns(catalogue).items())
     key = _by_key_group(catalogue, lambda categories, fields: _key_sql(catalogue, categories, fields, ALIAS))
     content = _by_key_group(catalogue, lambda categories, _: _content_sql(catalogue, categories, ALIAS))
@@ -171,12 +171,17 @@ def batch_statements(source: str, catalogue: Catalogue, table: str) -> list[str]
     statements = [
         f"create or replace table {table} as select {ALIAS}.*{checks} from ("
         f"select {ALIAS}.*{derived}, {key} as {RECORD_KEY}, "
-        f"{content} as {KEY_CONTENT}, 1 as {KEY_COPIES}, 1 as {KEY_VERSIONS}{reference_name} "
+        f"1 as {KEY_COPIES}, 1 as {KEY_VERSIONS}{reference_name} "
         f"from {source} as {ALIAS}{reference_join}) as {ALIAS}"]
+    # The contents are hashed for the rows of keys seen twice only, not for every row of the batch.
+    repeated = (f"select file_sha256, {RECORD_KEY} from {table} where {RECORD_KEY} is not null "
+                f"group by file_sha256, {RECORD_KEY} having count(*) > 1")
     statements.append(
         f"update {table} set {KEY_COPIES} = same_key.copies, {KEY_VERSIONS} = same_key.versions "
-        f"from (select file_sha256, {RECORD_KEY}, count(*) as copies, count(distinct {KEY_CONTENT}) as versions "
-        f"from {table} where {RECORD_KEY} is not null group by file_sha256, {RECORD_KEY} having count(*) > 1) "
+        f"from (select {ALIAS}.file_sha256, {ALIAS}.{RECORD_KEY}, count(*) as copies, "
+        f"count(distinct {content}) as versions from {table} as {ALIAS} inner join ({repeated}) as repeated "
+        f"on repeated.file_sha256 = {ALIAS}.file_sha256 and repeated.{RECORD_KEY} = {ALIAS}.{RECORD_KEY} "
+        f"group by {ALIAS}.file_sha256, {ALIAS}.{RECORD_KEY}) "
         f"as same_key where same_key.file_sha256 = {table}.file_sha256 "
         f"and same_key.{RECORD_KEY} = {table}.{RECORD_KEY}")
     return statements
