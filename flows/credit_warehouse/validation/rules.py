@@ -119,10 +119,7 @@ def derived_checks(catalogue: Catalogue) -> dict[str, str]:
     found: dict[str, str] = {}
     specs = _specs_by_field(catalogue).get(SUBJECT_CODE_FIELD, [])
     if any(spec.data_type == "uscc" for _, spec in specs):
-        column = _code_col(SUBJECT_CODE_FIELD)
-        found[SUBJECT_CODE_FIELD + CHECK_SUFFIX] = (
-            f"(case when {sql.uscc_format_ok_sql(column)} and {sql.uscc_pair_ok_sql(column)} "
-            f"then {sql.uscc_check_ok_sql(column)} end)")
+        found[SUBJECT_CODE_FIELD + CHECK_SUFFIX] = _uscc_check_char_ok(_code_col(SUBJECT_CODE_FIELD))
     if named_code_categories(catalogue):
         reference = _col(REFERENCE_NAME)
         found[NAME_DIFFERS] = (f"(case when {reference} is not null then "
@@ -364,7 +361,7 @@ def code_rules(catalogue: Catalogue) -> list[Rule]:
                 _code_rule("uscc_invalid_pair", WARNING, field, uscc, scope, f"{fmt} and not {pair}",
                            "registration authority / organisation category pair not in GB 32100-2015",
                            "{headers}第1位（登记管理部门码）与第2位（机构类别码）的组合不存在，请核对代码。"),
-                _code_rule("uscc_check_char", WARNING, field, uscc, scope, _check_char_bad(field, fmt, pair, column),
+                _code_rule("uscc_check_char", WARNING, field, uscc, scope, _check_char_bad(field, column),
                            "check character (18th) does not match GB 32100-2015 (early pilot codes: flagged, kept)",
                            "{headers}校验码（第18位）错误，请核对代码是否录入有误。"),
                 _code_rule("uscc_region_code", WARNING, field, uscc, scope,
@@ -403,12 +400,19 @@ def code_rules(catalogue: Catalogue) -> list[Rule]:
     return rules
 
 
-def _check_char_bad(field: str, fmt: str, pair: str, column: str) -> str:
-    """The USCC's check character is wrong (format and pair valid): the batch's check column where
-    ``derived_checks`` computed one, else the check itself."""
+def _uscc_check_char_ok(column: str) -> str:
+    """The code's check character is right; null unless format and pair are valid (so ``not`` of it
+    selects only well-formed codes with a wrong check character)."""
+    return (f"(case when {sql.uscc_format_ok_sql(column)} and {sql.uscc_pair_ok_sql(column)} "
+            f"then {sql.uscc_check_ok_sql(column)} end)")
+
+
+def _check_char_bad(field: str, column: str) -> str:
+    """The USCC's check character is wrong: the batch's column where ``derived_checks`` computed it
+    (the subject code), else the same check in the predicate."""
     if field == SUBJECT_CODE_FIELD:
-        return f"not {_col(field + CHECK_SUFFIX)}"  # null unless format and pair are valid
-    return f"{fmt} and {pair} and not {sql.uscc_check_ok_sql(column)}"
+        return f"not {_col(field + CHECK_SUFFIX)}"
+    return f"not {_uscc_check_char_ok(column)}"
 
 
 def _region_ok(catalogue: Catalogue, code_kind: str, prefix: str) -> str:
