@@ -612,25 +612,6 @@ def test_dbt_builds_one_node_at_a_time_when_large_and_two_otherwise(city, monkey
     assert dbt_threads(load_settings(settings.home), SMALL_BUILD_ROWS + 1) == 3
 
 
-def test_a_build_one_node_at_a_time_runs_its_tests_two_at_once_after_the_models(city, tmp_path, monkeypatch):
-    """A large build runs its models one at a time, then every data test two at a time (they only
-    read); the nodes are those of one `dbt build`."""
-    from credit_warehouse.transform import TEST_THREADS, build, staging_window
-
-    settings = copy_warehouse(city["settings"], tmp_path)
-    settings.marts_db.unlink()  # a full refresh, as a backfill's
-    assert staging_window(settings).full_refresh
-    monkeypatch.setenv("CREDITWH_DBT_THREADS", "1")
-    nodes = build(load_settings(settings.home))
-    kinds = [node.split(".")[0] for node in nodes]
-    first_test = kinds.index("test")
-    assert {"seed", "model"} <= set(kinds[:first_test]) and set(kinds[first_test:]) == {"test"}
-    assert len(nodes) == len(set(nodes)) and kinds.count("test") > 300
-    tests = json.loads((settings.home / "dbt/target/run_results.json").read_text())["results"]
-    assert len({r["thread_id"] for r in tests}) == TEST_THREADS
-    assert all(r["status"] == "pass" or r["status"] == "warn" for r in tests)
-
-
 def test_published_subject_lookups_are_indexed(city):
     """`creditwh show` and analysts look subjects up by key: every published table with a subject_key
     column carries an index on it, a table with only uscc one on uscc, so a lookup does not scan the

@@ -63,7 +63,7 @@ def validate(settings: Settings, catalogue: Catalogue, run_id: str):  # noqa: AN
 
 @task(name="dbt-build", retries=1, **TASK_OPTIONS)
 def dbt_build(settings: Settings) -> int:
-    return len(build(settings, tests=settings.dbt_tests))
+    return len(build(settings, *([] if settings.dbt_tests else ["--exclude", "resource_type:test"])))
 
 
 @task(name="conservation-check", **TASK_OPTIONS)

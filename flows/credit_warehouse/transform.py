@@ -184,28 +184,13 @@ def rows_to_build(settings: Settings, window: StagingWindow) -> int:
                                [since]).fetchone()[0])
 
 
-# dbt's data tests after a build that ran one node at a time: two at once. A test only reads (a count
-# or a grouping of hashed keys, which DuckDB spills), so two fit the memory limit where two models
-# did not; one test alone leaves a core idle while dbt compiles it and DuckDB plans it.
-TEST_THREADS = 2
-
-
-def build(settings: Settings, tests: bool = True) -> list[str]:
-    """``dbt build`` (seeds, models and, with ``tests``, data tests), incremental where safe; returns
-    executed node ids. A build run one node at a time builds its models first and then runs the tests
-    ``TEST_THREADS`` at once: a failing test still fails the build (before anything is published), but
-    no longer stops the models downstream of it from being built."""
+def build(settings: Settings, *extra: str) -> list[str]:
+    """``dbt build`` (seeds, models, tests), incremental where safe; returns executed node ids."""
     drop_marts_kept_in_work(settings)
     window = staging_window(settings)
-    threads = dbt_threads(settings, rows_to_build(settings, window))
-    no_tests = ["--exclude", "resource_type:test"]
+    threads = str(dbt_threads(settings, rows_to_build(settings, window)))
     with _environment(window.env()):
-        if threads > 1 or not tests:
-            nodes = run_dbt(settings, "build", *window.dbt_args(), "--threads", str(threads),
-                            *([] if tests else no_tests))
-        else:
-            nodes = run_dbt(settings, "build", *window.dbt_args(), "--threads", "1", *no_tests)
-            nodes += run_dbt(settings, "test", "--threads", str(TEST_THREADS))
+        nodes = run_dbt(settings, "build", *window.dbt_args(), "--threads", threads, *extra)
     record_build(settings, window)
     return nodes
 
