@@ -15,7 +15,7 @@ METRICS = ("input", "raw DuckDB ingest (reference)", "backfill of the range", "b
            "daily load, day 1", "daily load, day 365", "daily load stages", "peak RSS",
            "stage peak RSS",
            "validation share of the backfill", "GX suite, pandas vs SQL", "credit-file lookup by code",
-           "warehouse vs input size")
+           "a subject's current records by code", "warehouse vs input size")
 TARGETED = ("backfill of the range", "daily load, day 365", "peak RSS", "validation share", "credit-file lookup")
 
 

@@ -633,6 +633,26 @@ def test_published_subject_lookups_are_indexed(city):
         assert query(city, f"select count(*) from {schema}.{table} where uscc <> subject_key", db="published") == [(0,)]
 
 
+def test_a_subject_s_records_are_read_from_the_fact_view_through_the_index(city):
+    """fct_credit_record is a view joining int_credit_records to the dimensions: a lookup of one subject
+    must reach the records through their subject_key index, not scan them (an inner join in the view
+    adds a filter to the records' scan, and DuckDB then ignores the index)."""
+    subject, count = query(city, "select subject_key, count(*) from intermediate.int_credit_records "
+                           "group by all order by 2 desc, 1 limit 1", db="published")[0]
+    sql = "select * from marts.fct_credit_record where subject_key = ?"
+    assert len(query(city, sql, [subject], db="published")) == count
+    # DuckDB picks an index scan when the query runs: the executed plan says which scan ran
+    plan = json.loads(query(city, "explain (analyze, format json) " + sql.replace("?", f"'{subject}'"),
+                            db="published")[0][1])
+
+    def operators(node: dict) -> list[dict]:
+        return [node, *[op for child in node.get("children", []) for op in operators(child)]]
+
+    scans = {op["extra_info"]["Table"].split(".", 1)[1]: op["extra_info"].get("Type")
+             for root in plan["operator"] for op in operators(root) if "Table" in op["extra_info"]}
+    assert scans["intermediate.int_credit_records"] == "Index Scan", scans
+
+
 def test_the_published_file_is_the_marts_file_readable_by_older_clients(city):
     """Publish copies the marts file dbt built (not the work file): the same marts and the intermediate
     models kept there (int_credit_records and int_ledger_reconciliation, the rows behind the

@@ -5,10 +5,12 @@
 -- display name are joined when read, so they are always the subject's current ones, and a build
 -- writes the year's 25M rows once, not twice (a year of the 1,000,000-subject city: the copy took
 -- 57-83 s of a full build and ~7 s of every daily one). A scan of the whole view pays the joins
--- (~3-4 s there), and so does a lookup: DuckDB does not use int_credit_records' subject_key index
--- under the joins (one subject's records: 0.7 s p50, 1.1 s p95, against 24 / 64 ms from
--- int_credit_records itself, which `creditwh show` does not need: it reads the subject marts). Its
--- references leave out the file's name: the published copy is opened under another one.
+-- (~2.4 s there). A lookup by subject_key reads int_credit_records through the index publish builds:
+-- every join is a left join, because an inner join pushes its other side's keys into the records'
+-- scan as a second (dynamic) filter, and DuckDB then scans the table instead of using the index
+-- (one subject's records, that year: 372 ms p50 / 437 ms p95 with the inner join to dim_category,
+-- 10 / 15 ms left; the same rows, every category_code is in dim_category). Its references leave out
+-- the file's name: the published copy is opened under another one.
 {{ config(materialized='view') }}
 
 with records as (
@@ -88,7 +90,7 @@ select
     records.warning_rule_ids,
     records.has_warnings
 from records
-inner join categories
+left join categories
     on categories.category_code = records.category_code
 left join departments
     on departments.department_code = records.department_code
