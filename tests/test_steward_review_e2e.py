@@ -557,7 +557,8 @@ def test_xlsx_rows_written_by_hand_equal_xlsxwriters_own(tmp_path):
     the same cells, on the values that need escaping, whitespace kept, truncation and numbers."""
     tricky = ["&<>\"'", " leading", "trailing ", "line\nbreak\n", "tab\there", "bell\x07 and \x1f", "_x0041_ literal",
               "non\ufffecharacter", "😀 emoji", "=HYPERLINK(\"http://example.invalid\")", "全角　空格",
-              "x" * 40_000, "😀" * 17_000, "", "0042", "١٢"]
+              "x" * 40_000, "😀" * 17_000, "", "0042", "١٢", "\u3000全角边缘", "尾部\x85", "\x1c control first",
+              "non\uffffcharacter", "plain", "_x"]
     rows = [[tricky[(n + k) % len(tricky)] for k in range(12)] for n in range(len(tricky))]
     rows += [["C06", "f.csv", "x12", "k", "", "", "", "", "阻断", "r", "", ""]]  # 行号 not a number: a string
     fast = correction_list(tmp_path, rows)
@@ -590,3 +591,46 @@ def test_an_xlsx_list_whose_csv_holds_other_rows_than_declared_fails(tmp_path, d
     with pytest.raises(ValueError, match="CSV"):
         write_xlsx(path.with_suffix(".csv"), tmp_path / "other.xlsx", [], rows=declared)
     assert not (tmp_path / "other.xlsx").exists() and not list(tmp_path.glob("other.xlsx.*"))
+
+
+def test_duckdb_writes_a_department_s_failures_as_python_s_csv_writer_would(tmp_path):
+    """The open failures of a list are written by DuckDB (COPY), its rejected files by Python's csv
+    writer: the file must be the one Python alone writes, whatever a delivered value holds."""
+    import duckdb
+    from credit_warehouse.steward.corrections import (
+        ACTION_ZH,
+        CorrectionFiles,
+        CorrectionList,
+        write_list,
+    )
+    from credit_warehouse.steward.review_data import SEVERITY_ZH, DepartmentReview
+
+    values = ["a,b", 'say "x"', "two\nlines", "cr\rlf", " edge ", "=1+1", "中文，全角", "", None, "'", '"']
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    con.execute("""create table marts.mart_validation_failures (department_code varchar, category_code varchar,
+        category_name varchar, source_file varchar, row_number integer, record_key varchar, field varchar,
+        field_header_zh varchar, offending_value varchar, reason_zh varchar, rule_id varchar, severity varchar,
+        failing_since date, run_id varchar, is_open boolean)""")
+    rows = [["market_regulation", "C06", "行政处罚" if n % 3 else None, f"market_regulation/C06_2026100{n % 4}.csv",
+             100 - n, value, "amount", None if n % 2 else "处罚金额", value, None if n == 5 else "不是数字",
+             f"C06.r{n}", "blocking" if n % 2 else "warning", dt.date(2026, 10, 1 + n), "run-1", True]
+            for n, value in enumerate(values)]
+    rows.append(["market_regulation", "C06", "行政处罚", "x.csv", 1, "k", "f", "h", "v", "r", "C06.x", "blocking",
+                 dt.date(2026, 10, 1), "run-1", False])  # closed: not listed
+    rows.append(["tax", "C06", "行政处罚", "y.csv", 1, "k", "f", "h", "v", "r", "C06.x", "blocking",
+                 dt.date(2026, 10, 1), "run-1", True])  # another department's
+    con.executemany("insert into marts.mart_validation_failures values (" + ", ".join("?" * 15) + ")", rows)
+    department = DepartmentReview("market_regulation", "市场监管局")
+
+    copied = write_list(con, department, CorrectionFiles(department.code, tmp_path / "copied.csv",
+                                                          tmp_path / "copied.xlsx", 0), open_failures=len(values))
+    by_hand = CorrectionList(CorrectionFiles(department.code, tmp_path / "by_hand.csv", tmp_path / "x.xlsx", 0))
+    for row in sorted(rows[:len(values)], key=lambda r: (r[1], r[3], r[4], r[10], r[6])):
+        _, code, name, source, number, key, field, header, value, reason, rule, severity, since, run_id, _ = row
+        by_hand.add([f"{code} {name or code}", source, str(number), key or "", header or field, value or "",
+                     reason or rule, ACTION_ZH[severity], SEVERITY_ZH[severity], rule, since.isoformat(), run_id])
+    expected = by_hand.close()
+    assert copied.rows == expected.rows == len(values)
+    assert copied.csv.read_bytes() == expected.csv.read_bytes()
+    assert not list(tmp_path.glob("*.rows"))  # DuckDB's block is spliced in and removed

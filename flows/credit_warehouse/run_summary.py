@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 
 import duckdb
+import pyarrow as pa
 
 
 class RowsNotConserved(AssertionError):
@@ -146,16 +147,33 @@ def feed_results(con: duckdb.DuckDBPyConnection, run_id: str, check_staging: boo
     return results
 
 
+# ops.feed_summary's columns after run_id, as Arrow types (business_date is cast by the insert).
+FEED_SUMMARY_COLUMNS = pa.schema([
+    ("business_date", pa.string()), ("department_code", pa.string()), ("category_code", pa.string()),
+    ("source_file", pa.string()), ("file_sha256", pa.string()), ("outcome", pa.string()),
+    ("rows_in", pa.int32()), ("rows_loaded", pa.int32()), ("rows_quarantined", pa.int32()),
+    ("rows_flagged", pa.int32()), ("reasons", pa.string()),
+])
+
+
+def _feed_summary_rows(summary: RunSummary) -> pa.Table:
+    return pa.Table.from_pylist(
+        [{"business_date": f.business_date, "department_code": f.department_code, "category_code": f.category_code,
+          "source_file": f.source_file, "file_sha256": f.file_sha256, "outcome": f.outcome, "rows_in": f.rows_in,
+          "rows_loaded": f.rows_loaded, "rows_quarantined": f.rows_quarantined, "rows_flagged": f.rows_flagged,
+          "reasons": json.dumps(f.reasons, ensure_ascii=False)} for f in summary.feeds], FEED_SUMMARY_COLUMNS)
+
+
 def record_summary(con: duckdb.DuckDBPyConnection, summary: RunSummary) -> None:
+    """The run's stages and its per-file summary into ``ops``. The files in one INSERT from Arrow: one
+    INSERT a file took ~0.7-1 ms each, ~55 s for a year's 77,369 files."""
+    feeds = _feed_summary_rows(summary)  # noqa: F841 - DuckDB replacement scan
     con.execute("begin transaction")
     con.execute("delete from ops.feed_summary where run_id = ?", [summary.run_id])
     con.execute("delete from ops.run_stages where run_id = ?", [summary.run_id])
     for position, (stage, seconds) in enumerate(summary.stage_seconds.items(), start=1):
         con.execute("insert into ops.run_stages values (?, ?, ?, ?, ?)",
                     [summary.run_id, position, stage, seconds, summary.stage_peak_rss.get(stage)])
-    for f in summary.feeds:
-        con.execute("insert into ops.feed_summary values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [summary.run_id, f.business_date, f.department_code, f.category_code, f.source_file,
-                     f.file_sha256, f.outcome, f.rows_in, f.rows_loaded, f.rows_quarantined, f.rows_flagged,
-                     json.dumps(f.reasons, ensure_ascii=False)])
+    con.execute("insert into ops.feed_summary by name select ? as run_id, "
+                "cast(business_date as date) as business_date, * exclude (business_date) from feeds", [summary.run_id])
     con.execute("commit")
