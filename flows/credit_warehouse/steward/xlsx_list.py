@@ -9,9 +9,11 @@ XlsxWriter writes the workbook (styles, column widths, frozen header, autofilter
 each data sheet's header row only; the data rows' XML is written here (``_row_xml``) exactly as
 XlsxWriter's constant-memory mode writes inline-string cells, and spliced into those sheets as the
 file is zipped. Why by hand: XlsxWriter's per-cell Python (~65 µs a 13-cell row) took ~68 of the
-workers' CPU-seconds on the year's lists, the rows written here ~11 µs. It also escapes what
-XlsxWriter's constant-memory mode writes raw: a delivered value shaped like ``<r>…</r>``, which it
-takes for rich-text markup (a broken file, or text that is not what was delivered).
+workers' CPU-seconds on the year's lists, the rows written here ~11 µs; a row none of whose cells
+needs escaping skips the per-cell escaping (a 200,000-row list 10.4 → 6.7 s, the same file). It also
+escapes what XlsxWriter's constant-memory mode writes raw: a delivered value shaped like
+``<r>…</r>``, which it takes for rich-text markup (a broken file, or text that is not what was
+delivered).
 openpyxl took 1.5 s per department list at 100,000 subjects, XlsxWriter ~4× less.
 """
 
