@@ -145,7 +145,10 @@ def _city(directory: Path, next_day: dt.date, found: dict, cached: bool) -> City
 # --- measured steps ----------------------------------------------------------------------------------
 
 def child_env(work: Path, dbt_tests: bool = True, prefect_api: str | None = None) -> dict[str, str]:
-    env = {**os.environ, "PREFECT_HOME": str(work / "prefect"), "PYTHONPATH": str(REPO),
+    # this checkout's package first: a bench run from another clone measures that clone's code, not the
+    # one the virtualenv has installed in editable mode
+    env = {**os.environ, "PREFECT_HOME": str(work / "prefect"),
+           "PYTHONPATH": os.pathsep.join([str(REPO / "flows"), str(REPO)]),
            "CREDITWH_DBT_TESTS": "true" if dbt_tests else "false", "PREFECT_LOGGING_LEVEL": "ERROR"}
     env.pop("PREFECT_API_URL", None)
     if prefect_api:
