@@ -42,10 +42,10 @@ def _safe(name: str) -> str:
 
 
 # A department's open failures as list rows, in list order, numbered from 1: DuckDB writes them to the
-# CSV itself (``COPY``), a year of the 1,000,000-subject city's ~1M in ~2 s where Python's csv module,
-# row by row, took ~20 of the review's ~25 s. Empty cells are NULL, which DuckDB writes as nothing (an
-# empty string it would quote); otherwise its quoting and CRLF are those of Python's csv writer, which
-# writes the header and the rejected files' rows around them.
+# CSV itself (``COPY``), a year of the 1,000,000-subject city's ~1M in ~7 s beside the XLSX workers,
+# where Python's csv module, row by row, took ~20 of the review's ~25 s. Empty cells are NULL, which
+# DuckDB writes as nothing (an empty string it would quote); otherwise its quoting and CRLF are those
+# of Python's csv writer, which writes the header and the rejected files' rows around them.
 LIST_CELLS_SQL = """
 with listed as (
     select
@@ -175,7 +175,7 @@ def write_corrections(con: duckdb.DuckDBPyConnection, data: ReviewData, root: Pa
 
 
 def write_list(con: duckdb.DuckDBPyConnection, department: DepartmentReview, files: CorrectionFiles,
-                open_failures: int) -> CorrectionFiles:
+               open_failures: int) -> CorrectionFiles:
     """A department's CSV list: its open failures (written by DuckDB), then its rejected files."""
     listing = CorrectionList(files)
     try:
