@@ -938,6 +938,29 @@ def test_nfkc_and_parse_date_macros_give_what_translate_and_every_format_give(tm
     assert {shown[v]["period"] for v in values[-8:]} == {"202503"}
 
 
+
+def test_mask_ids_in_text_masks_as_nfkc_then_the_id_pattern_would(tmp_path):
+    """mask_ids_in_text takes shortcuts (plain text as it is, prose with only a full-width comma or colon
+    by two replaces): every value must come out as NFKC over every form, then the ID pattern replaced
+    twice (two IDs one character apart), gives."""
+    from credit_warehouse.codes import ASCII_FORMS, FULLWIDTH_FORMS
+
+    values = ["没收违法所得人民币2100元，罚款人民币23500元。", "当事人张三，身份证号140212200002290051，住址：大同市",
+              "身份证号：１４０２１２２００００２２９００５１", "两人140212200002290051、14021219990101001X",
+              "140212200002290051,140212199901010012", "plain text 123", "地址：大同市；电话？",
+              "编号12345678901234567890，已核实", "ａｂｃ，１２３", "，", "：140212200002290051",
+              "合同号HT140212200002290051：有效", "（括号）、顿号", "李四，证件14021219990101001x。"]
+    shown = show_macros(tmp_path, values, {"masked": "mask_ids_in_text('x')"})
+    pattern = re.compile(r"(^|[^0-9A-Za-z])([1-9][0-9]{2})[0-9]{3}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])"
+                         r"(?:0[1-9]|[12][0-9]|3[01])[0-9]{2}([0-9][0-9Xx])([^0-9A-Za-z]|$)")
+    table = str.maketrans(FULLWIDTH_FORMS, ASCII_FORMS)
+    for value in values:
+        expected = value.translate(table)
+        for _ in range(2):
+            expected = pattern.sub(r"\1\2*************\3\4", expected)
+        assert shown[value]["masked"] == expected, value
+    assert sum("*" in v["masked"] for v in shown.values()) == 6
+
 # -- validation failures for stewards --------------------------------------------------------------
 def failure(con, name: str, row: int, rule: str) -> dict:
     return one(con, "select * from marts.mart_validation_failures where source_file = ? and row_number = ? "

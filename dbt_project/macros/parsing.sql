@@ -19,7 +19,7 @@
     case
         when not {{ credit_warehouse.regex_matches(expression, credit_warehouse.nfkc_chars_class()) }}
             then {{ expression }}
-        when {{ credit_warehouse.regex_matches(expression, '[\\x{FF0D}-\\x{FF19}\\x{FF21}-\\x{FF3A}\\x{FF41}-\\x{FF5A}\\x{3000}]') }}
+        when {{ credit_warehouse.regex_matches(expression, credit_warehouse.nfkc_translated_class()) }}
             then translate({{ expression }}, '０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ－／．，：　', '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-/.,: ')
         else {{ dbt.replace(dbt.replace(expression, "'，'", "','"), "'：'", "':'") }}
     end
@@ -30,6 +30,12 @@
     (tests/test_bad_input.py checks the class against codes.FULLWIDTH_FORMS). -#}
 {% macro nfkc_chars_class() -%}
     [\x{FF0C}-\x{FF5A}\x{3000}]
+{%- endmacro %}
+
+{#- The characters of nfkc_chars_class that nfkc translates: all but the full-width comma and colon
+    (two replaces) and the forms it leaves alone. -#}
+{% macro nfkc_translated_class() -%}
+    [\x{FF0D}-\x{FF19}\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{3000}]
 {%- endmacro %}
 
 {#- Keys (document numbers, account numbers): any surrounding whitespace removed, upper case,
