@@ -22,7 +22,7 @@ from credit_warehouse.inbox import InboxFile, discover
 from credit_warehouse.landing import LandingResult
 from credit_warehouse.landing import land_files as land_inbox_files
 from credit_warehouse.landing import prepare as prepare_landing
-from credit_warehouse.publish import publish
+from credit_warehouse.publish import MartsCopy, publish, start_copy
 from credit_warehouse.recovery import recover, run_lock
 from credit_warehouse.run_summary import RunSummary, feed_results, record_summary
 from credit_warehouse.settings import Settings, load_settings
@@ -84,8 +84,8 @@ def steward_review(settings: Settings) -> ReviewResult:
 
 
 @task(name="publish", retries=2, **TASK_OPTIONS)
-def publish_marts(settings: Settings) -> list[str]:
-    return publish(settings)
+def publish_marts(settings: Settings, copied: MartsCopy | None) -> list[str]:
+    return publish(settings, copied)
 
 
 def timed(summary: RunSummary, stage: str, task_fn: Callable[..., T], *args: Any) -> T:
@@ -141,9 +141,14 @@ def _load_locked(settings: Settings, catalogue: Catalogue, summary: RunSummary, 
         timed(summary, "dbt_build", dbt_build, settings)
         timed(summary, "conservation_check", summarise, settings, summary)
         timed(summary, "mart_checks", mart_checks, settings, catalogue, run_id)
-        review = timed(summary, "steward_review", steward_review, settings)
-        summary.review_page = str(review.page)
-        summary.published_tables = timed(summary, "publish", publish_marts, settings)
+        copied = start_copy(settings)  # publish's copy of the marts file, during the review (publish.py)
+        try:
+            review = timed(summary, "steward_review", steward_review, settings)
+            summary.review_page = str(review.page)
+            summary.published_tables = timed(summary, "publish", publish_marts, settings, copied)
+        finally:
+            if copied is not None:
+                copied.discard()
         rejected = summary.totals()["files_rejected"]
         summary.status = "succeeded_with_rejections" if rejected else "succeeded"
         summary.message = f"{rejected} file(s) rejected" if rejected else None
