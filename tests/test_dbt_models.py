@@ -938,7 +938,6 @@ def test_nfkc_and_parse_date_macros_give_what_translate_and_every_format_give(tm
     assert {shown[v]["period"] for v in values[-8:]} == {"202503"}
 
 
-
 def test_mask_ids_in_text_masks_as_nfkc_then_the_id_pattern_would(tmp_path):
     """mask_ids_in_text takes shortcuts (plain text as it is, prose with only a full-width comma or colon
     by two replaces): every value must come out as NFKC over every form, then the ID pattern replaced
@@ -960,6 +959,7 @@ def test_mask_ids_in_text_masks_as_nfkc_then_the_id_pattern_would(tmp_path):
             expected = pattern.sub(r"\1\2*************\3\4", expected)
         assert shown[value]["masked"] == expected, value
     assert sum("*" in v["masked"] for v in shown.values()) == 6
+
 
 # -- validation failures for stewards --------------------------------------------------------------
 def failure(con, name: str, row: int, rule: str) -> dict:

@@ -125,20 +125,23 @@ def _index_lookup_columns(con: duckdb.DuckDBPyConnection, schema: str, table: st
             return
 
 
-def _staging(settings: Settings) -> Path:
-    """Where the next published version is built (recovery.publish_leftovers removes what a kill left)."""
-    return settings.published_db.with_name(settings.published_db.name + ".next")
+def staging_files(settings: Settings) -> tuple[Path, Path]:
+    """Where the next published version is built, and its WAL: what a publish killed before its swap
+    leaves behind (recovery removes them)."""
+    staging = settings.published_db.with_name(settings.published_db.name + ".next")
+    return staging, staging.with_name(staging.name + ".wal")
 
 
-def _clear(staging: Path) -> None:
-    for leftover in (staging, staging.with_name(staging.name + ".wal")):
+def _clear(settings: Settings) -> None:
+    for leftover in staging_files(settings):
         leftover.unlink(missing_ok=True)
 
 
-def _copy_marts(settings: Settings, staging: Path) -> None:
-    _clear(staging)
+def _prepare_copy(settings: Settings) -> Path:
+    """Clear the staging path and checkpoint the marts file; returns the path to copy it to."""
+    _clear(settings)
     _checkpoint(settings.marts_db)
-    copy_file(settings.marts_db, staging)
+    return staging_files(settings)[0]
 
 
 class MartsCopy:
@@ -149,14 +152,13 @@ class MartsCopy:
     that failed, copies again."""
 
     def __init__(self, settings: Settings) -> None:
-        self.staging = _staging(settings)
+        self._settings = settings
         self._taken = False
-        # here, not in the thread: DuckDB refuses a second instance of the file in this process, and
-        # the review attaches it as soon as this returns
-        _clear(self.staging)
-        _checkpoint(settings.marts_db)
+        # the checkpoint here, not in the thread: DuckDB refuses a second instance of the file in this
+        # process, and the review attaches it as soon as this returns
+        staging = _prepare_copy(settings)
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish-copy")
-        self._copied = pool.submit(copy_file, settings.marts_db, self.staging)
+        self._copied = pool.submit(copy_file, settings.marts_db, staging)
         pool.shutdown(wait=False)
 
     def take(self) -> bool:
@@ -177,7 +179,7 @@ class MartsCopy:
         before publish), so no thread or half-built version outlives the run."""
         wait([self._copied])  # a failed copy leaves nothing to keep: its file is removed below
         if not self._taken:
-            _clear(self.staging)
+            _clear(self._settings)
 
 
 def start_copy(settings: Settings) -> MartsCopy | None:
@@ -191,9 +193,9 @@ def publish(settings: Settings, copied: MartsCopy | None = None) -> list[str]:
     if not settings.marts_db.exists():
         raise MartsNotBuilt(f"{settings.marts_db} does not exist: run a load (dbt build) first")
     target = settings.published_db
-    staging = _staging(settings)
     if copied is None or not copied.take():
-        _copy_marts(settings, staging)
+        copy_file(settings.marts_db, _prepare_copy(settings))
+    staging = staging_files(settings)[0]
     con = duckdb.connect(str(staging))
     try:
         # Indexes are built here, not by dbt: the daily deletes and inserts of the marts would have

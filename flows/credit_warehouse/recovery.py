@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from credit_warehouse.publish import staging_files
 from credit_warehouse.settings import Settings
 
 LOCK_NAME = ".load.lock"
@@ -52,8 +53,7 @@ def run_lock(settings: Settings) -> Iterator[None]:
 
 def publish_leftovers(settings: Settings) -> list[Path]:
     """The files a publish killed before its swap leaves next to the published warehouse."""
-    staging = settings.published_db.with_name(settings.published_db.name + ".next")
-    return [p for p in (staging, staging.with_name(staging.name + ".wal")) if p.exists()]
+    return [p for p in staging_files(settings) if p.exists()]
 
 
 def mark_interrupted(con: duckdb.DuckDBPyConnection) -> list[str]:
