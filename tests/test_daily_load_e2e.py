@@ -321,10 +321,10 @@ def test_incremental_staging_equals_a_full_rebuild(city, tmp_path):
 
 def test_windowed_tests_still_fail_on_a_bad_row_of_the_window(city, tmp_path):
     """On a daily build the uniqueness tests of the models replaced per file, record or subject read
-    only the keys of the build's window, and the tests of single rows (not null, patterns,
-    expressions) only the window's rows: a duplicate that involves a row the build wrote, or a null
-    in such a row, still fails. On a copy of the warehouse, with the window of the last validated
-    files."""
+    only the keys of the build's window, and the tests of single rows (not null, relationships,
+    patterns, expressions) only the window's rows: a duplicate that involves a row the build wrote, or
+    a null or an unknown category in such a row, still fails. On a copy of the warehouse, with the
+    window of the last validated files."""
     from credit_warehouse.transform import DbtFailed, run_dbt, window_since
 
     copy = copy_warehouse(city["settings"], tmp_path)
@@ -340,6 +340,10 @@ def test_windowed_tests_still_fail_on_a_bad_row_of_the_window(city, tmp_path):
                                  [window.from_load_seq]).fetchone()[0]
             con.execute(f"insert into {RECORDS} select * from {RECORDS} where record_id = ?", [record])
             con.execute(f"update {RECORDS} set latest_source_file = null where record_id = ?", [record])
+            # another record of the window, its category unknown to the catalogue
+            other = con.execute(f"select max(record_id) from {RECORDS} where latest_load_seq >= ?",
+                                [window.from_load_seq]).fetchone()[0]
+            con.execute(f"update {RECORDS} set category_code = 'Z99' where record_id = ?", [other])
         with pytest.raises(DbtFailed) as failed:
             run_dbt(copy, "test", "--select", "int_credit_records")
     compiled = next((copy.home / "dbt/target/compiled").rglob("unique_int_credit_records_record_id.sql")).read_text()
@@ -348,6 +352,10 @@ def test_windowed_tests_still_fail_on_a_bad_row_of_the_window(city, tmp_path):
     compiled = next((copy.home / "dbt/target/compiled").rglob("not_null_int_credit_records_latest_source_file.sql"))
     assert f"load_seq >= {window.from_load_seq}" in compiled.read_text()
     assert "not_null_int_credit_records_latest_source_file" in str(failed.value)
+    compiled = [p.read_text() for p in (copy.home / "dbt/target/compiled").rglob("relationships_int_credit_*.sql")]
+    category_test = next(sql for sql in compiled if "catalogue_categories" in sql)
+    assert f"load_seq >= {window.from_load_seq}" in category_test
+    assert "relationships_int_credit_records_category_code" in str(failed.value)
 
 
 def test_a_full_uniqueness_test_of_several_columns_still_finds_a_duplicate(city, tmp_path):

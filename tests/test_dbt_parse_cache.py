@@ -54,3 +54,24 @@ def test_only_the_newest_parses_are_kept(tmp_path, monkeypatch):
     kept = sorted(p.stem.rsplit("-", 1)[-1] for p in (tmp_path / "cache").glob("*.msgpack"))
     assert len(kept) == dbt_parse_cache.KEEP and f"k{dbt_parse_cache.KEEP + 2}" in kept
     assert not list((tmp_path / "cache").glob(".*"))  # no temporary copy left behind
+
+
+def test_a_homes_own_parse_of_another_project_fingerprint_is_dropped(tmp_path, monkeypatch):
+    """After the project changed (a new fingerprint) dbt parses in full, or takes the parse kept for
+    the new fingerprint, rather than partially re-parsing the home's old parse."""
+    monkeypatch.setattr(dbt_parse_cache, "CACHE_DIR", tmp_path / "cache")
+    home = tmp_path / "home" / "target"
+    home.mkdir(parents=True)
+    (home / PARSE_FILE).write_bytes(b"parse of the old project")
+    keep(home, "old")
+    assert not restore(home, "old") and (home / PARSE_FILE).exists()  # same project: kept
+    assert not restore(home, "new") and not (home / PARSE_FILE).exists()  # dbt parses in full
+
+    other = tmp_path / "other" / "target"
+    other.mkdir(parents=True)
+    (other / PARSE_FILE).write_bytes(b"parse of the new project")
+    keep(other, "new")
+    (home / PARSE_FILE).write_bytes(b"parse of the old project, again")
+    (home / dbt_parse_cache.PARSE_KEY_FILE).unlink()  # a home of a release without the key file
+    assert restore(home, "new") and (home / PARSE_FILE).read_bytes() == b"parse of the new project"
+    assert not restore(home, "new") and (home / PARSE_FILE).read_bytes() == b"parse of the new project"

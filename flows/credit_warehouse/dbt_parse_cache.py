@@ -25,6 +25,7 @@ from credit_warehouse.validation.gx_files import write_atomically
 
 CACHE_DIR = DBT_PROJECT_DIR / "target" / "parse-cache"
 PARSE_FILE = "partial_parse.msgpack"
+PARSE_KEY_FILE = "partial_parse.key"  # the fingerprint the home's own parse was made for
 KEEP = 8  # parses kept (one per fingerprint): projects under edit and homes with other vars
 
 _applied = False
@@ -73,11 +74,18 @@ def _cached(key: str) -> Path:
 
 
 def restore(target: Path, key: str) -> bool:
-    """Give a home without a parse of its own the shared one; True if copied."""
+    """Give a home without a parse of its own the shared one; True if copied. A home's own parse of
+    another fingerprint (the project changed since) is dropped first: dbt's partial parse of a changed
+    project kept the generic tests of a builtin (``relationships``) bound to dbt's macro when a project
+    macro newly overrode it, and their compilation then failed (``'credit_warehouse' is undefined``)."""
     own, shared = target / PARSE_FILE, _cached(key)
+    marker = target / PARSE_KEY_FILE
+    if own.exists() and (not marker.exists() or marker.read_text() != key):
+        own.unlink()
     if own.exists() or not shared.exists():
         return False
     write_atomically(own, shared.read_bytes())  # a crash mid-copy leaves no half-written parse
+    write_atomically(marker, key.encode())
     return True
 
 
@@ -87,6 +95,7 @@ def keep(target: Path, key: str) -> None:
     own, shared = target / PARSE_FILE, _cached(key)
     if not own.exists():
         return
+    write_atomically(target / PARSE_KEY_FILE, key.encode())
     parse = own.read_bytes()
     if shared.exists() and shared.read_bytes() == parse:
         return

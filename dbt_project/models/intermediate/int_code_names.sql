@@ -36,21 +36,35 @@ names as (
     group by subject_key, uscc, subject_name_normalized
 ),
 
-codes as (
+{#- a code's figures from its (code, department) pairs and its names, two groupings of the records
+    instead of three: count(distinct ...) of the names and departments over the records kept a set of
+    values per code (the year's full build: 26.5 s for this model) -#}
+code_departments as (
     select
         uscc,
+        department_code,
         count(*) as record_count,
-        count(distinct subject_name_normalized) as name_count,
-        count(distinct department_code) as department_count,
         min(report_date) as first_report_date,
         max(report_date) as last_report_date
     from org_records
+    group by uscc, department_code
+),
+
+codes as (
+    select
+        uscc,
+        cast(sum(record_count) as {{ dbt.type_bigint() }}) as record_count,
+        count(*) as department_count,
+        {{ dbt.listagg('department_code', "','", 'order by department_code') }} as departments,
+        min(first_report_date) as first_report_date,
+        max(last_report_date) as last_report_date
+    from code_departments
     group by uscc
 ),
 
-code_departments as (
-    select uscc, {{ dbt.listagg('department_code', "','", 'order by department_code') }} as departments
-    from (select distinct uscc, department_code from org_records) as pairs
+code_names as (
+    select uscc, count(*) as name_count
+    from (select distinct uscc, subject_name_normalized from names) as distinct_names
     group by uscc
 )
 
@@ -60,13 +74,13 @@ select
     names.subject_name_normalized,
     names.subject_name,
     codes.record_count,
-    codes.name_count,
+    code_names.name_count,
     codes.department_count,
-    code_departments.departments,
+    codes.departments,
     codes.first_report_date,
     codes.last_report_date
 from names
 inner join codes
     on codes.uscc = names.uscc
-inner join code_departments
-    on code_departments.uscc = names.uscc
+inner join code_names
+    on code_names.uscc = names.uscc
