@@ -79,14 +79,25 @@ def restore(target: Path, key: str) -> bool:
     project kept the generic tests of a builtin (``relationships``) bound to dbt's macro when a project
     macro newly overrode it, and their compilation then failed (``'credit_warehouse' is undefined``)."""
     own, shared = target / PARSE_FILE, _cached(key)
-    marker = target / PARSE_KEY_FILE
-    if own.exists() and (not marker.exists() or marker.read_text() != key):
+    if own.exists() and _parsed_for(target) != key:
         own.unlink()
     if own.exists() or not shared.exists():
         return False
     write_atomically(own, shared.read_bytes())  # a crash mid-copy leaves no half-written parse
-    write_atomically(marker, key.encode())
+    _mark(target, key)
     return True
+
+
+def _parsed_for(target: Path) -> str | None:
+    """The fingerprint the home's own parse was made for (None: unknown, an earlier release's)."""
+    marker = target / PARSE_KEY_FILE
+    return marker.read_text() if marker.exists() else None
+
+
+def _mark(target: Path, key: str) -> None:
+    """Record the fingerprint of the home's own parse (written only when it changes)."""
+    if _parsed_for(target) != key:
+        write_atomically(target / PARSE_KEY_FILE, key.encode())
 
 
 def keep(target: Path, key: str) -> None:
@@ -95,7 +106,7 @@ def keep(target: Path, key: str) -> None:
     own, shared = target / PARSE_FILE, _cached(key)
     if not own.exists():
         return
-    write_atomically(target / PARSE_KEY_FILE, key.encode())
+    _mark(target, key)
     parse = own.read_bytes()
     if shared.exists() and shared.read_bytes() == parse:
         return
