@@ -26,7 +26,8 @@ layout_categories as (
 ),
 
 {#- the issues of this layout's categories only (a row's issues carry its file's category): each of the
-    ~17 staging models grouped every issue of the window, ~1.1M of them in a year's backfill -#}
+    15 layout models grouped every issue of the window, ~1.1M in a year's backfill (stg_penalties on
+    the year 20.6 -> 19.0 s) -#}
 row_rules as (
     select distinct row_issues.file_sha256, row_issues.row_number, row_issues.rule_id, row_issues.severity
     from {{ ref('stg_row_issues') }} as row_issues

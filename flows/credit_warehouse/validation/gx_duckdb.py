@@ -106,13 +106,13 @@ def _register_sample_only_when_unexpected() -> None:
                 if metrics.get(ROW_COUNT_METRIC) == 0:
                     return []
                 kept = _take_first_records(cls, execution_engine, metric_domain_kwargs, metric_value_kwargs)
-                if kept is not None and not metric_value_kwargs.get("fetch_all", False):
-                    return kept
                 if metric_value_kwargs.get("fetch_all", False):
                     return QueryTable._sqlalchemy(cls=cls, execution_engine=execution_engine,
                                                   metric_domain_kwargs=metric_domain_kwargs,
                                                   metric_value_kwargs=metric_value_kwargs, metrics=metrics,
                                                   runtime_configuration=runtime_configuration)
+                if kept is not None:
+                    return kept
                 return _first_records(cls, execution_engine, metric_domain_kwargs, metric_value_kwargs)
 
         class CountWithFirstRecords(UnexpectedRowsQueryRowCount):
