@@ -47,3 +47,12 @@ def test_a_range_finds_what_the_whole_inbox_has_in_it(tmp_path):
 
 def test_a_missing_inbox_has_no_files(tmp_path):
     assert discover(tmp_path / "inbox", CATALOGUE, DAYS[0], DAYS[0]) == []
+
+
+def test_a_misplaced_file_is_reported_whatever_the_date_in_its_name(tmp_path):
+    inbox = _inbox(tmp_path)
+    (inbox / "C03_20240101.csv").write_text("x")  # no department folder
+    (inbox / "tax" / "old").mkdir()
+    (inbox / "tax" / "old" / "C03_20240101.csv").write_text("x")  # a folder too deep
+    found = {f.relative: f.problem for f in discover(inbox, CATALOGUE, DAYS[1], DAYS[1])}
+    assert found["C03_20240101.csv"] == found["tax/old/C03_20240101.csv"] == "unrecognised_file_name"
