@@ -15,12 +15,12 @@ GX has no DuckDB dialect, and out of the box every expectation on a DuckDB SQL d
    rules find nothing in most batches (62 of 110 in a month of the 1,000,000-subject city), so half
    of the suite's evaluations only confirmed an empty result. The sample metric now depends on the
    count and returns no rows without a query when the count is zero (``SampleOnlyWhenUnexpected``):
-   that month validated in 31.0-31.9 s instead of 33.8-34.9 s, with the same results. Where there
-   are rows, the sample query carries GX's 200-row limit itself (``_first_records``).
+   that month validated in 31.0-31.9 s instead of 33.8-34.9 s, with the same results.
 4. Not DuckDB's either: where a count finds rows, GX then scans the batch again for the sample. The
    count now runs the query once for both (``CountWithFirstRecords``): the offending rows are
    materialised (a few thousand of millions), counted, and their first 200 kept for the sample
-   metric, which takes them instead of querying (``_FIRST_RECORDS``).
+   metric, which takes them instead of querying (``_FIRST_RECORDS``). The 200-row limit is in that
+   SQL: GX ran the query whole and fetched 200 rows.
 
 ``apply()`` patches all four, once per process; ``tests/test_gx_duckdb.py`` proves counts and samples right.
 """
@@ -106,14 +106,13 @@ def _register_sample_only_when_unexpected() -> None:
                 if metrics.get(ROW_COUNT_METRIC) == 0:
                     return []
                 kept = _take_first_records(cls, execution_engine, metric_domain_kwargs, metric_value_kwargs)
-                if metric_value_kwargs.get("fetch_all", False):
-                    return QueryTable._sqlalchemy(cls=cls, execution_engine=execution_engine,
-                                                  metric_domain_kwargs=metric_domain_kwargs,
-                                                  metric_value_kwargs=metric_value_kwargs, metrics=metrics,
-                                                  runtime_configuration=runtime_configuration)
-                if kept is not None:
+                if kept is not None and not metric_value_kwargs.get("fetch_all", False):
                     return kept
-                return _first_records(cls, execution_engine, metric_domain_kwargs, metric_value_kwargs)
+                # every row asked for, or no count kept any: GX's own query
+                return QueryTable._sqlalchemy(cls=cls, execution_engine=execution_engine,
+                                              metric_domain_kwargs=metric_domain_kwargs,
+                                              metric_value_kwargs=metric_value_kwargs, metrics=metrics,
+                                              runtime_configuration=runtime_configuration)
 
         class CountWithFirstRecords(UnexpectedRowsQueryRowCount):
             @metric_value(engine=SqlAlchemyExecutionEngine)
@@ -155,9 +154,9 @@ def _count_keeping_first_records(provider: Any, execution_engine: Any, metric_do
              f"select (select count(*) from unexpected_rows) as {_COUNT_COLUMN}, first_records.* "
              f"from (select * from unexpected_rows limit {MAX_RESULT_RECORDS}) as first_records")
     rows = [row._asdict() for row in execution_engine.execute_query(sa.text(fused)).fetchall()]
-    count = int(rows[0].pop(_COUNT_COLUMN)) if rows else 0
-    for row in rows[1:]:
-        del row[_COUNT_COLUMN]
+    count = 0  # no row: nothing offends
+    for row in rows:
+        count = int(row.pop(_COUNT_COLUMN))
     _FIRST_RECORDS.setdefault(execution_engine, {})[query] = rows
     return count
 
@@ -167,20 +166,6 @@ def _take_first_records(provider: Any, execution_engine: Any, metric_domain_kwar
     """The sample the count kept for this query (once), or None when it kept none."""
     query = _substituted_query(provider, execution_engine, metric_domain_kwargs, metric_value_kwargs)
     return _FIRST_RECORDS.get(execution_engine, {}).pop(query, None)
-
-
-def _first_records(provider: Any, execution_engine: Any, metric_domain_kwargs: dict,
-                   metric_value_kwargs: dict) -> list[dict]:
-    """What GX's ``QueryTable`` returns without ``fetch_all`` (the query's first ``MAX_RESULT_RECORDS``
-    rows), with the limit in the SQL: GX runs the query whole and fetches that many, so DuckDB sorted
-    every offending row of the batch and masked its value for a 200-row sample (5.5 -> 4.4 s of
-    January's 48 samples at 1,000,000 subjects; the same rows, ``tests/test_gx_duckdb.py``)."""
-    from great_expectations.constants import MAX_RESULT_RECORDS
-
-    query = _substituted_query(provider, execution_engine, metric_domain_kwargs, metric_value_kwargs)
-    limited = f"select * from ({query}) as first_records limit {MAX_RESULT_RECORDS}"
-    return provider._get_sqlalchemy_records_from_substituted_batch_subquery(
-        substituted_batch_subquery=limited, execution_engine=execution_engine, fetch_all=True)
 
 
 def close_execution_engine(execution_engine: Any) -> None:
