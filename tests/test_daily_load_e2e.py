@@ -439,6 +439,12 @@ def assert_equals_a_full_rebuild(built: Settings, home: Path) -> Path:
         assert len([t for t in tables if t[1] == "staging"]) >= 17
         assert len([t for t in tables if t[1] == "marts"]) >= 25
         assert (MARTS_CATALOG, "intermediate", "int_credit_records") in tables
+        # a full refresh swaps in rebuilt tables of the indexed ones (dbt drops an index before the swap)
+        # and indexes them again
+        indexes = {catalog: con.execute("select schema_name, table_name, expressions from duckdb_indexes() "
+                                        "where database_name = ? order by all", [catalog]).fetchall()
+                   for catalog in (MARTS_CATALOG, "incremental_marts")}
+        assert indexes[MARTS_CATALOG] == indexes["incremental_marts"] and indexes[MARTS_CATALOG]
         for rebuilt_catalog, schema, table in tables:
             if table == "int_window_subjects":
                 continue  # the build's plan, not data: the window's subjects, or every subject in full
@@ -635,6 +641,11 @@ def test_published_subject_lookups_are_indexed(city):
     assert {("marts", "mart_subject_credit_file"), ("marts", "mart_subject_category_summary")} <= set(by_table)
     expected = {(*table, "[subject_key]" if "subject_key" in names else "[uscc]") for table, names in by_table.items()}
     assert sorted(indexes) == sorted(expected)
+    # dbt built them in the marts file (macro lookup_index), and the daily builds kept the incremental
+    # models' ones: publish had none left to build
+    built = query(city, "select schema_name, table_name, expressions from duckdb_indexes() "
+                  f"where database_name = '{MARTS_CATALOG}'")
+    assert sorted(built) == sorted(indexes)
     both = [table for table, names in by_table.items() if names == {"subject_key", "uscc"}]
     assert ("intermediate", "int_credit_records") in both
     for schema, table in both:

@@ -1,4 +1,4 @@
-"""Publish the marts for analysts: copy the marts file, index it, then swap it in atomically.
+"""Publish the marts for analysts: copy the marts file (indexed by dbt), then swap it in atomically.
 
 Analysts open ``published.duckdb`` read-only; a running load never locks or half-updates it because
 dbt builds the marts in ``marts.duckdb`` and publish builds the new version in
@@ -12,7 +12,7 @@ table by table (``fct_credit_record``'s 25.5M rows x 58 columns, 45 s of it). Th
 cache (``copy_file``): the 6.5 GB marts file of that year took 8-10 s that way, against 9-52 s through
 the cache (``shutil.copyfile``), most of it kernel time spent on page-cache reclaim after a dbt build.
 A load starts the copy (``MartsCopy``) as soon as the mart checks are done, in a thread: the steward
-review, which only reads the marts, runs meanwhile, and publish indexes the finished copy.
+review, which only reads the marts, runs meanwhile, and publish indexes what dbt left unindexed.
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ from credit_warehouse.warehouse import MARTS_SCHEMA
 # (52 ms p95 at 100,000 subjects, growing with the city); an ART index answers in ~7 ms. One per table:
 # where a table has both, a subject's uscc is its subject_key (a person's uscc is null), and the second
 # index cost 16.5 of publish's 40 s of index builds at 1,000,000 subjects (fct_credit_record's 14.2 s).
+# dbt builds them in the marts file (macro lookup_index, the same rule), so an incremental model keeps
+# its index from day to day; publish indexes only a table still without one (a marts file built
+# before, or a table no model's hook indexed).
 LOOKUP_COLUMNS = ("subject_key", "uscc")
 
 
@@ -116,6 +119,9 @@ def _stored_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
 
 
 def _index_lookup_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
+    if con.execute("select count(*) from duckdb_indexes() where database_name = current_database() "
+                   "and schema_name = ? and table_name = ?", [schema, table]).fetchone()[0]:
+        return  # built by dbt
     columns = {row[0] for row in con.execute(
         "select column_name from information_schema.columns where table_catalog = current_database() "
         "and table_schema = ? and table_name = ?", [schema, table]).fetchall()}
@@ -198,8 +204,7 @@ def publish(settings: Settings, copied: MartsCopy | None = None) -> list[str]:
     staging = staging_files(settings)[0]
     con = duckdb.connect(str(staging))
     try:
-        # Indexes are built here, not by dbt: the daily deletes and inserts of the marts would have
-        # to maintain them. Under the limit the other steps have (DuckDB's default is 80% of RAM).
+        # Under the limit the other steps have (DuckDB's default is 80% of RAM).
         con.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")
         for schema, table in _stored_tables(con):
             _index_lookup_columns(con, schema, table)
