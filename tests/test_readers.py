@@ -83,3 +83,31 @@ def test_unreadable_files_are_rejected_with_a_reason(tmp_path, content, file_for
     with pytest.raises(FileRejected) as caught:
         read_file(path, file_format, KNOWN)
     assert caught.value.reason_code == reason
+
+
+def batches_as_rows(batches) -> list[tuple]:
+    return [(number, row, batch.issues.get(i), batch.extra.get(i)) for batch in batches
+            for i, (number, row) in enumerate(zip(batch.row_numbers.to_pylist(), batch.rows(), strict=True))]
+
+
+def test_json_objects_a_column_at_a_time_give_what_the_row_loop_gives():
+    """Records that are all objects are converted a column at a time (json_records._object_batches);
+    the row loop (_row_batches) is the reference: the same row numbers, values (numbers, booleans,
+    nested values written as the loop writes them), blank rows left out and counted, across batches."""
+    from credit_warehouse.readers import json_records
+    from credit_warehouse.readers.common import BATCH_ROWS
+
+    headers = ["名称", "金额", "标志", "明细", "备注"]
+    values = ["大同", "", None, 12, 3.5, True, False, {"a": [1, "二"]}, [1, None], " "]
+    records = []
+    for i in range(2 * BATCH_ROWS + 7):
+        record = {name: values[(i * (k + 3)) % len(values)] for k, name in enumerate(headers) if (i + k) % 7}
+        records.append({} if i % 1000 == 5 else {name: "" for name in headers} if i % 1000 == 9 else record)
+    notes_rows: dict[str, str] = {}
+    notes_columns: dict[str, str] = {}
+    by_rows = batches_as_rows(json_records._row_batches(records, headers, notes_rows))
+    by_columns = batches_as_rows(json_records._object_batches(records, headers, notes_columns))
+    assert by_columns == by_rows and len(by_rows) < len(records)
+    assert notes_columns == notes_rows and "blank_rows_skipped" in notes_rows
+    cells = {cell for row in by_rows for cell in row[1]}
+    assert cells >= {"True", "False", "12", "3.5", '{"a": [1, "二"]}', "[1, null]", " ", "", None}

@@ -235,7 +235,14 @@
 {%- endmacro %}
 {% macro duckdb__lookup_index() -%}
     {%- if execute and this.database == 'marts_db' and config.get('materialized') in ('table', 'incremental') -%}
-        {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+        {#- not adapter.get_columns_in_relation: its query opens a transaction, which dbt rolls back after
+            the hook (which runs after the model's commit), and the index with it -#}
+        {%- call statement('lookup_index_columns', fetch_result=True, auto_begin=False) -%}
+            select lower(column_name) from information_schema.columns
+            where table_catalog = '{{ this.database }}' and table_schema = '{{ this.schema }}'
+                and table_name = '{{ this.identifier }}'
+        {%- endcall -%}
+        {%- set columns = load_result('lookup_index_columns').table.columns[0].values() | list -%}
         {%- for column in credit_warehouse.lookup_columns() if column in columns -%}
             {%- if loop.first -%}
     create index if not exists {{ this.identifier }}__{{ column }} on {{ this }} ({{ column }})
