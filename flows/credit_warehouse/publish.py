@@ -110,18 +110,16 @@ def _published_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
         "and table_schema = ? order by 1", [MARTS_SCHEMA]).fetchall()]
 
 
-def _stored_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-    """Every table of the file, whatever its schema (intermediate.int_credit_records, the rows of the
-    fct_credit_record view, is looked up by subject too)."""
+def _unindexed_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """Every table of the file without an index (dbt indexed the others), whatever its schema
+    (intermediate.int_credit_records, the rows of the fct_credit_record view, is looked up by subject too)."""
     return [(row[0], row[1]) for row in con.execute(
         "select table_schema, table_name from information_schema.tables where table_catalog = current_database() "
-        "and table_type = 'BASE TABLE' order by 1, 2").fetchall()]
+        "and table_type = 'BASE TABLE' and (table_schema, table_name) not in (select (schema_name, table_name) "
+        "from duckdb_indexes() where database_name = current_database()) order by 1, 2").fetchall()]
 
 
 def _index_lookup_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
-    if con.execute("select count(*) from duckdb_indexes() where database_name = current_database() "
-                   "and schema_name = ? and table_name = ?", [schema, table]).fetchone()[0]:
-        return  # built by dbt
     columns = {row[0] for row in con.execute(
         "select column_name from information_schema.columns where table_catalog = current_database() "
         "and table_schema = ? and table_name = ?", [schema, table]).fetchall()}
@@ -206,7 +204,7 @@ def publish(settings: Settings, copied: MartsCopy | None = None) -> list[str]:
     try:
         # Under the limit the other steps have (DuckDB's default is 80% of RAM).
         con.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")
-        for schema, table in _stored_tables(con):
+        for schema, table in _unindexed_tables(con):
             _index_lookup_columns(con, schema, table)
             faults.reached("publish")  # crash test: new file half written
         marts = _published_marts(con)

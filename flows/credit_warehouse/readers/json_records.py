@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -94,13 +94,9 @@ def json_stream(path: Path, known: set[str]) -> TableStream:
     notes = {}
     if duplicates[0]:
         notes["duplicate_headers"] = f"{duplicates[0]} repeated key(s) kept as <key>_dup"
-    return TableStream(headers, _json_batches(records, headers, notes), encoding, 1, notes)
-
-
-def _json_batches(records: list[object], headers: list[str], notes: dict[str, str]) -> Iterator[RowBatch]:
-    if all(isinstance(record, dict) for record in records):
-        return _object_batches(cast(list[dict[str, object]], records), headers, notes)
-    return _row_batches(records, headers, notes)
+    batches = _object_batches(objects, headers, notes) if len(objects) == len(records) \
+        else _row_batches(records, headers, notes)
+    return TableStream(headers, batches, encoding, 1, notes)
 
 
 def _row_batches(records: list[object], headers: list[str], notes: dict[str, str]) -> Iterator[RowBatch]:
