@@ -358,6 +358,51 @@ def test_windowed_tests_still_fail_on_a_bad_row_of_the_window(city, tmp_path):
     assert "relationships_int_credit_records_category_code" in str(failed.value)
 
 
+# the models kept per row, and a change by hand to one of a window subject's rows
+KEPT_PER_ROW = {"mart_subject_category_summary": "record_count = record_count + 100",
+                "fct_penalty_publicity": "penalty_content = penalty_content || '（改）'"}
+
+
+def test_models_kept_per_row_replace_only_the_rows_that_changed(city, tmp_path):
+    """mart_subject_category_summary and fct_penalty_publicity recompute the window's subjects but
+    replace only the rows that differ from the kept ones (strategy changed_rows). Built again on a copy
+    with the window of the last validated files (already applied), a row changed by hand is set right
+    and every other row of the window's subjects stays where it was (same rowid: not rewritten)."""
+    from credit_warehouse.transform import run_dbt, window_since
+
+    copy = copy_warehouse(city["settings"], tmp_path)
+    with duckdb.connect(str(copy.work_db)) as con:
+        after = con.execute("select max(validated_at) from validation.validated_files where validated_at < "
+                            "(select max(validated_at) from validation.validated_files)").fetchone()[0]
+        window = window_since(con, after, "")
+
+    def window_rows(con: duckdb.DuckDBPyConnection, table: str) -> dict[int, tuple]:
+        return {row[0]: row[1:] for row in con.execute(
+            f"select rowid, * from marts.{table} where subject_key in "
+            "(select subject_key from intermediate.int_window_subjects)").fetchall()}
+
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in window.env().items():
+            env.setenv(name, value)
+        run_dbt(copy, "run", "--select", "int_window_subjects")
+        before, changed = {}, {}
+        with connect(copy.work_db, marts_db=copy.marts_db) as con:
+            for table, change in KEPT_PER_ROW.items():
+                before[table] = window_rows(con, table)
+                assert len(before[table]) > 1, table
+                changed[table] = min(before[table])
+                con.execute(f"update marts.{table} set {change} where rowid = ?", [changed[table]])
+                assert window_rows(con, table)[changed[table]] != before[table][changed[table]]
+        run_dbt(copy, "run", "--select", *KEPT_PER_ROW)
+        with connect(copy.work_db, marts_db=copy.marts_db) as con:
+            rebuilt = {table: window_rows(con, table) for table in KEPT_PER_ROW}
+    for table in KEPT_PER_ROW:
+        kept = {rowid: row for rowid, row in before[table].items() if rowid != changed[table]}
+        assert {rowid: rebuilt[table][rowid] for rowid in kept if rowid in rebuilt[table]} == kept, table
+        assert changed[table] not in rebuilt[table], table  # replaced: a row of its own now
+        assert sorted(rebuilt[table].values()) == sorted(before[table].values()), table  # set right
+
+
 def test_a_full_uniqueness_test_of_several_columns_still_finds_a_duplicate(city, tmp_path):
     """Without a window, a key of several columns is grouped by its hash first and only the keys of
     colliding hashes by value: a duplicated (file_sha256, row_number) still fails the test."""

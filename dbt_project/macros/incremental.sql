@@ -284,10 +284,23 @@
 {%- endmacro %}
 
 {#- Config of a model replaced per subject (int_subjects, int_subject_record_summary, fct_penalty_publicity,
-    mart_subject_category_summary): a daily build deletes the window's subjects and appends them
-    recomputed (append, not delete+insert: a subject left without records must go too). The model
-    keeps `-- depends_on: {{ ref('int_window_subjects') }}` so dbt orders it after the window. -#}
-{% macro per_subject_incremental(window_tested=true) -%}
+    mart_subject_category_summary): a daily build recomputes the window's subjects. The model keeps
+    `-- depends_on: {{ ref('int_window_subjects') }}` so dbt orders it after the window.
+    Without row_key, the build deletes the window's subjects and appends them (append, not
+    delete+insert: a subject left without records must go too): right where a subject's rows all
+    change with a new record (one row per subject). With row_key (the columns naming a row), only the
+    rows that differ from the kept ones are replaced (strategy changed_rows): a subject with 40
+    categories or 900 penalties gets one new record in one of them. -#}
+{% macro per_subject_incremental(window_tested=true, row_key=none, judged_in_place=[]) -%}
+    {%- if row_key %}
+    {{ config(
+        materialized='incremental',
+        incremental_strategy='changed_rows',
+        row_key=row_key,
+        judged_in_place=judged_in_place,
+        meta={'window_key': 'subject_key' if window_tested else none, 'text_window_key': 'subject_key'},
+    ) }}
+    {%- else %}
     {{ config(
         materialized='incremental',
         incremental_strategy='append',
@@ -295,6 +308,50 @@
             ~ "select subject_key from {{ ref('int_window_subjects') }}){% endif %}",
         meta={'window_key': 'subject_key' if window_tested else none, 'text_window_key': 'subject_key'},
     ) }}
+    {%- endif %}
+{%- endmacro %}
+
+{#- Strategy changed_rows (per_subject_incremental with row_key): the keys of the rows that came, went or
+    changed between the window's kept rows and the recomputed ones (set difference both ways, which
+    compares NULLs as equal), then only those rows deleted and inserted. Columns judged_in_place (set
+    again for every row by a post-hook) are left out of the comparison. Day 365 of the 1,000,000-subject
+    city: the window's 61,365 subjects hold 852,154 penalties and 417,642 category rows; DuckDB's commit
+    maintaining the subject_key index cost ~10 us a row replaced (13 s for the penalties alone). -#}
+{% macro get_incremental_changed_rows_sql(arg_dict) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set recomputed = arg_dict['temp_relation'] -%}
+    {%- set row_key = config.get('row_key') -%}
+    {%- set judged = config.get('judged_in_place') or [] -%}
+    {%- set columns = arg_dict['dest_columns'] | map(attribute='name') | list -%}
+    {%- set compared = columns | reject('in', judged) | join(', ') -%}
+    {%- set changed = target.identifier ~ '__dbt_changed' -%}
+    create or replace temporary table {{ changed }} as
+    with kept as (
+        select {{ compared }} from {{ target }}
+        where {{ credit_warehouse.in_window_subjects('subject_key') }}
+    ),
+
+    fresh as (
+        select {{ compared }} from {{ recomputed }}
+    )
+
+    select {{ row_key | join(', ') }} from (select * from kept except select * from fresh) as went
+    union
+    select {{ row_key | join(', ') }} from (select * from fresh except select * from kept) as came;
+
+    delete from {{ target }}
+    using {{ changed }}
+    where {% for column in row_key %}{{ changed }}.{{ column }} = {{ target.identifier }}.{{ column }}
+        {%- if not loop.last %} and {% endif %}{% endfor %};
+
+    insert into {{ target }} ({{ get_quoted_csv(columns) }})
+    select {% for column in columns %}fresh.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
+    from {{ recomputed }} as fresh
+    inner join {{ changed }}
+        on {% for column in row_key %}{{ changed }}.{{ column }} = fresh.{{ column }}
+        {%- if not loop.last %} and {% endif %}{% endfor %};
+
+    drop table {{ changed }}
 {%- endmacro %}
 
 {#- The rows of a model replaced per subject that a daily build recomputes: the window's subjects. -#}

@@ -3,13 +3,15 @@
 -- as-of date: repaired (a granted credit repair closed by then), expired (past the publicity end) or
 -- public. Only this status depends on the as-of date; the terms are kept per record.
 --
--- Incremental per subject, like mart_subject_category_summary: a daily build rewrites the
--- penalties of the window's subjects, then judges every kept penalty's repair and status again in
+-- Incremental per subject, like mart_subject_category_summary: a daily build recomputes the
+-- penalties of the window's subjects and replaces those that changed (the status columns left out
+-- of the comparison: they are judged next), then judges every kept penalty's repair and status again in
 -- place (post-hook), at the new as-of date and over the current repairs, which may arrive for a
 -- penalty the build did not rewrite. A year of the 1,000,000-subject city (5.25M penalties) was
 -- written whole every day. Its tests read every row: the update changes rows outside the window.
 -- depends_on: {{ ref('int_window_subjects') }}
-{{ credit_warehouse.per_subject_incremental(window_tested=false) }}
+{{ credit_warehouse.per_subject_incremental(window_tested=false, row_key=['record_id'],
+    judged_in_place=['repaired_on', 'as_of_date', 'publicity_status', 'is_public']) }}
 {{ config(post_hook="{% if is_incremental() %}{{ credit_warehouse.judge_publicity_in_place() }}{% endif %}") }}
 
 with penalties as (

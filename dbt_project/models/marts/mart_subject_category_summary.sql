@@ -7,9 +7,10 @@
 -- would join them to every record.
 --
 -- Incremental per subject, like int_subjects (a subject's rows are a function of its records
--- alone): a daily build deletes the window's subjects and appends them recomputed.
+-- alone): a daily build recomputes the window's subjects and replaces the rows that changed (a
+-- subject's categories without a new record stay as they are).
 -- depends_on: {{ ref('int_window_subjects') }}
-{{ credit_warehouse.per_subject_incremental() }}
+{{ credit_warehouse.per_subject_incremental(row_key=['subject_key', 'category_code']) }}
 
 with records as {{ credit_warehouse.not_materialized_when_full() }} (
     select * from {{ ref('int_credit_records') }}
