@@ -17,6 +17,7 @@ from credit_warehouse.catalogue import Catalogue, normalize_header
 from credit_warehouse.codes import uscc_problem
 from credit_warehouse.sample_city import DefectRates, GenerationManifest, generate_city
 from credit_warehouse.settings import Settings, load_settings
+from credit_warehouse.transform import StagingWindow, window_since
 from credit_warehouse.warehouse import MARTS_CATALOG, STORAGE_VERSION, connect
 
 START, SPLIT, END = dt.date(2026, 9, 24), dt.date(2026, 10, 9), dt.date(2026, 10, 12)
@@ -62,6 +63,14 @@ def query(city, sql: str, params: list | None = None, db: str = "work") -> list[
     with (connect(settings.work_db, read_only=True, marts_db=settings.marts_db) if db == "work"
           else connect(settings.published_db, read_only=True)) as con:
         return con.execute(sql, params or []).fetchall()
+
+
+def last_window(settings: Settings) -> StagingWindow:
+    """The window of the last validated files: what the last daily build built."""
+    with duckdb.connect(str(settings.work_db)) as con:
+        after = con.execute("select max(validated_at) from validation.validated_files where validated_at < "
+                            "(select max(validated_at) from validation.validated_files)").fetchone()[0]
+        return window_since(con, after, "")
 
 
 def copy_warehouse(built: Settings, home: Path) -> Settings:
@@ -325,13 +334,10 @@ def test_windowed_tests_still_fail_on_a_bad_row_of_the_window(city, tmp_path):
     patterns, expressions) only the window's rows: a duplicate that involves a row the build wrote, or
     a null or an unknown category in such a row, still fails. On a copy of the warehouse, with the
     window of the last validated files."""
-    from credit_warehouse.transform import DbtFailed, run_dbt, window_since
+    from credit_warehouse.transform import DbtFailed, run_dbt
 
     copy = copy_warehouse(city["settings"], tmp_path)
-    with duckdb.connect(str(copy.work_db)) as con:
-        after = con.execute("select max(validated_at) from validation.validated_files where validated_at < "
-                            "(select max(validated_at) from validation.validated_files)").fetchone()[0]
-        window = window_since(con, after, "")
+    window = last_window(copy)
     with pytest.MonkeyPatch.context() as env:
         for name, value in window.env().items():
             env.setenv(name, value)
@@ -368,13 +374,10 @@ def test_models_kept_per_row_replace_only_the_rows_that_changed(city, tmp_path):
     replace only the rows that differ from the kept ones (strategy changed_rows). Built again on a copy
     with the window of the last validated files (already applied), a row changed by hand is set right
     and every other row of the window's subjects stays where it was (same rowid: not rewritten)."""
-    from credit_warehouse.transform import run_dbt, window_since
+    from credit_warehouse.transform import run_dbt
 
     copy = copy_warehouse(city["settings"], tmp_path)
-    with duckdb.connect(str(copy.work_db)) as con:
-        after = con.execute("select max(validated_at) from validation.validated_files where validated_at < "
-                            "(select max(validated_at) from validation.validated_files)").fetchone()[0]
-        window = window_since(con, after, "")
+    window = last_window(copy)
 
     def window_rows(con: duckdb.DuckDBPyConnection, table: str) -> dict[int, tuple]:
         return {row[0]: row[1:] for row in con.execute(
@@ -398,7 +401,7 @@ def test_models_kept_per_row_replace_only_the_rows_that_changed(city, tmp_path):
             rebuilt = {table: window_rows(con, table) for table in KEPT_PER_ROW}
     for table in KEPT_PER_ROW:
         kept = {rowid: row for rowid, row in before[table].items() if rowid != changed[table]}
-        assert {rowid: rebuilt[table][rowid] for rowid in kept if rowid in rebuilt[table]} == kept, table
+        assert {rowid: rebuilt[table].get(rowid) for rowid in kept} == kept, table
         assert changed[table] not in rebuilt[table], table  # replaced: a row of its own now
         assert sorted(rebuilt[table].values()) == sorted(before[table].values()), table  # set right
 
@@ -428,7 +431,7 @@ def test_pii_scans_of_models_kept_per_key_read_the_rows_the_build_wrote(city, tm
     its kept rows judged again in place (dates, flags, statuses): their PII scans read only the rows
     the build wrote, since no text changes in place. An ID number in such a row still fails them. On a
     copy of the warehouse, with the window of the files since the latest ledger's."""
-    from credit_warehouse.transform import DbtFailed, run_dbt, window_since
+    from credit_warehouse.transform import DbtFailed, run_dbt
 
     ledger = f"{MARTS_CATALOG}.intermediate.int_ledger_reconciliation"  # stored in the marts file
     copy = copy_warehouse(city["settings"], tmp_path)

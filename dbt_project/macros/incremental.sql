@@ -292,23 +292,15 @@
     rows that differ from the kept ones are replaced (strategy changed_rows): a subject with 40
     categories or 900 penalties gets one new record in one of them. -#}
 {% macro per_subject_incremental(window_tested=true, row_key=none, judged_in_place=[]) -%}
-    {%- if row_key %}
     {{ config(
         materialized='incremental',
-        incremental_strategy='changed_rows',
+        incremental_strategy='changed_rows' if row_key else 'append',
+        pre_hook=[] if row_key else "{% if is_incremental() %}delete from {{ this }} where subject_key in ("
+            ~ "select subject_key from {{ ref('int_window_subjects') }}){% endif %}",
         row_key=row_key,
         judged_in_place=judged_in_place,
         meta={'window_key': 'subject_key' if window_tested else none, 'text_window_key': 'subject_key'},
     ) }}
-    {%- else %}
-    {{ config(
-        materialized='incremental',
-        incremental_strategy='append',
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where subject_key in ("
-            ~ "select subject_key from {{ ref('int_window_subjects') }}){% endif %}",
-        meta={'window_key': 'subject_key' if window_tested else none, 'text_window_key': 'subject_key'},
-    ) }}
-    {%- endif %}
 {%- endmacro %}
 
 {#- Strategy changed_rows (per_subject_incremental with row_key): the keys of the rows that came, went or
@@ -341,17 +333,21 @@
 
     delete from {{ target }}
     using {{ changed }}
-    where {% for column in row_key %}{{ changed }}.{{ column }} = {{ target.identifier }}.{{ column }}
-        {%- if not loop.last %} and {% endif %}{% endfor %};
+    where {{ credit_warehouse.columns_equal(changed, target.identifier, row_key) }};
 
     insert into {{ target }} ({{ get_quoted_csv(columns) }})
     select {% for column in columns %}fresh.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
     from {{ recomputed }} as fresh
     inner join {{ changed }}
-        on {% for column in row_key %}{{ changed }}.{{ column }} = fresh.{{ column }}
-        {%- if not loop.last %} and {% endif %}{% endfor %};
+        on {{ credit_warehouse.columns_equal(changed, 'fresh', row_key) }};
 
     drop table {{ changed }}
+{%- endmacro %}
+
+{#- `left.c = right.c and ...` over the columns (a key of non-null columns). -#}
+{% macro columns_equal(left, right, columns) -%}
+    {%- for column in columns %}{{ left }}.{{ column }} = {{ right }}.{{ column }}
+        {%- if not loop.last %} and {% endif %}{% endfor %}
 {%- endmacro %}
 
 {#- The rows of a model replaced per subject that a daily build recomputes: the window's subjects. -#}
