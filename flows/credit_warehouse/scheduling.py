@@ -25,15 +25,9 @@ def _healthy(api_url: str) -> bool:
     return False
 
 
-def start_local_server(port: int) -> tuple[subprocess.Popen, str]:
-    """Start ``prefect server start`` on 127.0.0.1 (analytics off) and wait until it is healthy."""
-    process, api_url = launch_local_server(port)
-    wait_until_healthy(process, api_url)
-    return process, api_url
-
-
 def launch_local_server(port: int) -> tuple[subprocess.Popen, str]:
-    """Start the server without waiting: it boots (~10 s) while the caller does other work."""
+    """Start ``prefect server start`` on 127.0.0.1 (analytics off) without waiting: it boots (~10 s)
+    while the caller does other work (``wait_until_healthy``)."""
     env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_UI_ENABLED": "false"}
     process = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
                                 "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
@@ -53,13 +47,25 @@ def wait_until_healthy(process: subprocess.Popen, api_url: str) -> None:
     raise TimeoutError(f"prefect server not healthy on {api_url} after {SERVER_START_TIMEOUT_S} s")
 
 
+def _exit_gracefully(*_: object) -> None:
+    """SIGTERM's handler: unwind (the ``finally`` blocks run) and exit 0, as Prefect's runner does once it
+    serves, so that a service manager records a clean stop."""
+    raise SystemExit(0)
+
+
 def serve_daily(cron: str, timezone: str, home: str | None, port: int) -> None:
-    """Register the daily-load deployment with its cron schedule and run it until interrupted."""
+    """Register the daily-load deployment with its cron schedule and run it until interrupted (Ctrl-C,
+    or SIGTERM: what ``systemctl stop``, ``docker stop`` and ``kill`` send)."""
+    # SIGTERM stops the schedule as Ctrl-C does. Prefect's runner handles it once it serves, but before
+    # that (the server's start, the deployment's registration: ~15 s) it ended the process on the spot
+    # and the local server went on running, holding the port the next start needs.
+    previous = signal.signal(signal.SIGTERM, _exit_gracefully)
     server = None
-    if not os.environ.get("PREFECT_API_URL"):
-        server, api_url = start_local_server(port)
-        os.environ["PREFECT_API_URL"] = api_url
     try:
+        if not os.environ.get("PREFECT_API_URL"):
+            server, api_url = launch_local_server(port)
+            wait_until_healthy(server, api_url)
+            os.environ["PREFECT_API_URL"] = api_url
         from prefect.schedules import Cron
 
         from credit_warehouse.pipeline import daily_load
@@ -69,7 +75,8 @@ def serve_daily(cron: str, timezone: str, home: str | None, port: int) -> None:
                          description="Load yesterday's department and utility feeds (Asia/Shanghai).")
     finally:
         if server is not None:
-            stop_local_server(server)
+            stop_local_server(server)  # a no-op for a server that has exited already
+        signal.signal(signal.SIGTERM, previous)
 
 
 def stop_local_server(server: subprocess.Popen, grace_s: float = SERVER_STOP_GRACE_S) -> None:
