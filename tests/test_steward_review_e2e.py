@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
+import shutil
 import zipfile
 import zlib
 from html.parser import HTMLParser
@@ -395,6 +396,38 @@ def test_cli_prints_and_rebuilds_the_review_page(city):
     assert str(city["page"]) in result.output
     assert parsed(city["page"].read_text(encoding="utf-8")).metrics["open-total"] == parsed(
         city["after"]["page"]).metrics["open-total"]
+
+
+def test_the_review_keeps_the_lists_of_the_latest_dates_only(city, monkeypatch):
+    from credit_warehouse.cli import app
+    from typer.testing import CliRunner
+
+    root = city["settings"].reports_dir / "corrections"
+    for old in ("20200101", "20200102"):  # older lists, as a year of daily loads leaves them
+        (root / old).mkdir()
+        (root / old / "list.csv").write_text("序号\r\n", encoding="utf-8")
+    monkeypatch.setenv("CREDITWH_CORRECTIONS_KEEP", "3")
+    try:
+        result = CliRunner().invoke(app, ["review", "--home", str(city["home"]), "--rebuild"])
+        assert result.exit_code == 0, result.output
+        kept = sorted(p.name for p in root.iterdir())
+    finally:
+        shutil.rmtree(root / "20200102", ignore_errors=True)
+    assert kept == ["20200102", f"{END:%Y%m%d}", f"{FIX_DAY:%Y%m%d}"]
+
+
+def test_list_folders_beyond_the_latest_dates_are_removed(tmp_path):
+    from credit_warehouse.steward.corrections import prune_list_folders
+
+    root = tmp_path / "corrections"
+    for name in ("20261010", "20261011", "20261012", "20261013", "undated", "archive"):
+        (root / name).mkdir(parents=True)
+    (root / "notes.txt").write_text("a steward's own file", encoding="utf-8")
+    assert prune_list_folders(root, 0, root / "20261013") == []  # 0 keeps every date
+    removed = prune_list_folders(root, 2, root / "20261010")  # a re-run of an older date keeps its lists
+    assert [p.name for p in removed] == ["20261011"]
+    assert sorted(p.name for p in root.iterdir()) == ["20261010", "20261012", "20261013", "archive", "notes.txt",
+                                                      "undated"]
 
 
 # -- the page in real headless Chromium -------------------------------------------------------------

@@ -51,6 +51,9 @@ class Settings:
     # dbt nodes at once (CREDITWH_DBT_THREADS); None: one for a build of many rows, otherwise two
     # (transform.dbt_threads)
     dbt_threads: int | None = None
+    # Folders of correction lists kept, one per business date, the newest (CREDITWH_CORRECTIONS_KEEP; 0:
+    # every one). Each day lists every open failure again: ~450 MB a day at 1,000,000 subjects.
+    corrections_keep: int = 30
 
     @property
     def inbox(self) -> Path:
@@ -99,4 +102,5 @@ def load_settings(home: Path | str | None = None) -> Settings:
         duckdb_memory_limit=os.environ.get("CREDITWH_DUCKDB_MEMORY_LIMIT", Settings.duckdb_memory_limit),
         dbt_memory_limit=os.environ.get("CREDITWH_DBT_MEMORY_LIMIT", Settings.dbt_memory_limit),
         dbt_threads=int(os.environ["CREDITWH_DBT_THREADS"]) if os.environ.get("CREDITWH_DBT_THREADS") else None,
+        corrections_keep=int(os.environ.get("CREDITWH_CORRECTIONS_KEEP", str(Settings.corrections_keep))),
     )

@@ -2,23 +2,27 @@
 
 Run by the flow after the checks (``pipeline.review``) and by ``creditwh review --rebuild``. Reads the
 work warehouse read-only; writes under ``<home>/reports``: ``review/index.html`` (replaced
-atomically) and ``corrections/<YYYYMMDD>/``.
+atomically) and ``corrections/<YYYYMMDD>/``, keeping the lists of the latest
+``Settings.corrections_keep`` dates.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 from credit_warehouse.settings import Settings
-from credit_warehouse.steward.corrections import CorrectionFiles, write_corrections
+from credit_warehouse.steward.corrections import CorrectionFiles, list_folder, prune_list_folders, write_corrections
 from credit_warehouse.steward.page import PageLinks, render_page
 from credit_warehouse.steward.review_data import load_review_data
 from credit_warehouse.validation.rules import ROW_SUITES
 from credit_warehouse.warehouse import connect
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,11 @@ def build_review(settings: Settings) -> ReviewResult:
             raise WarehouseNotBuilt(f"{settings.work_db} has no steward marts yet: run a load first")
         data = load_review_data(con)
         files = write_corrections(con, data, corrections_root(settings))
+    removed = prune_list_folders(corrections_root(settings), settings.corrections_keep,
+                                 list_folder(corrections_root(settings), data.as_of))
+    if removed:
+        logger.info("removed the correction lists of %d older date(s), keeping the latest %d: %s", len(removed),
+                    settings.corrections_keep, ", ".join(p.name for p in removed))
     page = review_page_path(settings)
     page.parent.mkdir(parents=True, exist_ok=True)
     html = render_page(data, _links(settings, page, files), dt.datetime.now())

@@ -146,14 +146,36 @@ def _files(department: DepartmentReview, target: Path, stamp: str) -> Correction
     return CorrectionFiles(department.code, target / f"{base}.csv", target / f"{base}.xlsx", 0)
 
 
+def list_folder(root: Path, as_of: dt.date | None) -> Path:
+    """The folder of a business date's lists: ``root/<YYYYMMDD>/``."""
+    return root / (f"{as_of:%Y%m%d}" if as_of else "undated")
+
+
+DATED_FOLDER = re.compile(r"[0-9]{8}")
+
+
+def prune_list_folders(root: Path, keep: int, written: Path) -> list[Path]:
+    """Remove the lists of all but the ``keep`` latest business dates (0: keep every one), never the
+    folder just ``written`` (a re-run of an older date), nor anything not named like a date; returns
+    what was removed. Every open failure is listed every day, so the folders add up: ~450 MB a day at
+    1,000,000 subjects, ~160 GB a year of daily loads."""
+    if keep <= 0 or not root.is_dir():
+        return []
+    dated = sorted((p for p in root.iterdir() if p.is_dir() and DATED_FOLDER.fullmatch(p.name)), reverse=True)
+    removed = [p for p in dated[keep:] if p != written]
+    for folder in removed:
+        shutil.rmtree(folder)
+    return removed
+
+
 def write_corrections(con: duckdb.DuckDBPyConnection, data: ReviewData, root: Path) -> list[CorrectionFiles]:
     """Write the lists of every department with something to correct into ``root/<YYYYMMDD>/``
     (replaced as a whole: a re-run of the same day leaves no stale list behind): its open failures,
     then its rejected files not yet re-sent. Longest lists first: each long CSV becomes its XLSX in a
     worker process while the next department's CSV is written, and the longest conversions decide
     when the review ends."""
-    stamp = f"{data.as_of:%Y%m%d}" if data.as_of else "undated"
-    target = root / stamp
+    target = list_folder(root, data.as_of)
+    stamp = target.name
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
