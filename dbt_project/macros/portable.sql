@@ -219,14 +219,14 @@
 {#- The lookup index of a table in the marts file (run as every model's post-hook, dbt_project.yml):
     analysts and `creditwh show` look single subjects up by subject_key, or by uscc where a table has
     no subject_key (a subject's uscc is its subject_key, a person's is null), so one index, named
-    <table>__<column>, on the first of those the table has (publish.LOOKUP_COLUMNS, which indexes a
-    table still without one). Built by dbt, not by publish: an incremental model keeps its index
+    <table>__<column>, on the first of those the table has (the var lookup_columns, which publish
+    reads to index a table still without one). Built by dbt, not by publish: an incremental model keeps its index
     through a daily build's deletes and inserts, which maintain it (int_credit_records: +1.6 s for
     120,000 rows replaced, against 14-17 s to build it over the year's 25.5M rows in every publish).
     A rebuilt table gets a new one (drop_indexes_on_relation below drops the old one before dbt swaps
     the tables). Engines without indexes skip it. -#}
 {% macro lookup_columns() -%}
-    {{ return(['subject_key', 'uscc']) }}
+    {{ return(var('lookup_columns')) }}
 {%- endmacro %}
 {% macro lookup_index() -%}
     {{ return(adapter.dispatch('lookup_index', 'credit_warehouse')()) }}

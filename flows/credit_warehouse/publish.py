@@ -26,9 +26,10 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 import duckdb
+import yaml
 
 from credit_warehouse import faults
-from credit_warehouse.settings import Settings
+from credit_warehouse.settings import DBT_PROJECT_DIR, Settings
 from credit_warehouse.warehouse import MARTS_SCHEMA
 
 # Columns analysts (and `creditwh show`) look single subjects up by, in order of preference: a table is
@@ -38,8 +39,9 @@ from credit_warehouse.warehouse import MARTS_SCHEMA
 # index cost 16.5 of publish's 40 s of index builds at 1,000,000 subjects (fct_credit_record's 14.2 s).
 # dbt builds them in the marts file (macro lookup_index, the same rule), so an incremental model keeps
 # its index from day to day; publish indexes only a table still without one (a marts file built
-# before, or a table no model's hook indexed).
-LOOKUP_COLUMNS = ("subject_key", "uscc")
+# before, or a table no model's hook indexed). The list is the dbt project's var, read here: one rule.
+LOOKUP_COLUMNS: tuple[str, ...] = tuple(
+    yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]["lookup_columns"])
 
 
 class MartsNotBuilt(RuntimeError):
