@@ -40,11 +40,9 @@ def start_schedule(port: int, tmp_path: Path) -> subprocess.Popen:
 
 
 def healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as response:  # loopback
-            return response.status == 200
-    except OSError:
-        return False
+    from credit_warehouse.scheduling import is_healthy
+
+    return is_healthy(f"http://127.0.0.1:{port}/api")
 
 
 def deployments(api_url: str) -> list[dict]:

@@ -18,6 +18,7 @@ review, which only reads the marts, runs meanwhile, and publish indexes what dbt
 from __future__ import annotations
 
 import errno
+import functools
 import logging
 import mmap
 import os
@@ -32,6 +33,7 @@ from credit_warehouse import faults
 from credit_warehouse.settings import DBT_PROJECT_DIR, Settings
 from credit_warehouse.warehouse import MARTS_SCHEMA
 
+
 # Columns analysts (and `creditwh show`) look single subjects up by, in order of preference: a table is
 # indexed on the first it has. Without an index DuckDB scans the whole table for `where subject_key = ?`
 # (52 ms p95 at 100,000 subjects, growing with the city); an ART index answers in ~7 ms. One per table:
@@ -39,9 +41,12 @@ from credit_warehouse.warehouse import MARTS_SCHEMA
 # index cost 16.5 of publish's 40 s of index builds at 1,000,000 subjects (fct_credit_record's 14.2 s).
 # dbt builds them in the marts file (macro lookup_index, the same rule), so an incremental model keeps
 # its index from day to day; publish indexes only a table still without one (a marts file built
-# before, or a table no model's hook indexed). The list is the dbt project's var, read here: one rule.
-LOOKUP_COLUMNS: tuple[str, ...] = tuple(
-    yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]["lookup_columns"])
+# before, or a table no model's hook indexed). The list is the dbt project's var: one rule.
+@functools.cache
+def lookup_columns() -> tuple[str, ...]:
+    """The dbt var ``lookup_columns``, read once, when publish first has a table to index."""
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    return tuple(project["vars"]["lookup_columns"])
 
 
 class MartsNotBuilt(RuntimeError):
@@ -125,7 +130,7 @@ def _index_lookup_columns(con: duckdb.DuckDBPyConnection, schema: str, table: st
     columns = {row[0] for row in con.execute(
         "select column_name from information_schema.columns where table_catalog = current_database() "
         "and table_schema = ? and table_name = ?", [schema, table]).fetchall()}
-    for column in LOOKUP_COLUMNS:
+    for column in lookup_columns():
         if column in columns:
             con.execute(f"create index {table}__{column} on {schema}.{table} ({column})")
             return

@@ -19,7 +19,7 @@ SERVER_START_TIMEOUT_S = 120
 SERVER_STOP_GRACE_S = 30
 
 
-def _healthy(api_url: str) -> bool:
+def is_healthy(api_url: str) -> bool:
     with suppress(OSError), urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:  # loopback only
         return response.status == 200
     return False
@@ -40,7 +40,7 @@ def wait_until_healthy(process: subprocess.Popen, api_url: str) -> None:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"prefect server exited with code {process.returncode}")
-        if _healthy(api_url):
+        if is_healthy(api_url):
             return
         time.sleep(0.5)
     stop_local_server(process)  # not terminate(): SIGTERM may leave it running

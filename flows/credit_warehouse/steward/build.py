@@ -71,9 +71,9 @@ def build_review(settings: Settings) -> ReviewResult:
         if not built or not built[0]:
             raise WarehouseNotBuilt(f"{settings.work_db} has no steward marts yet: run a load first")
         data = load_review_data(con)
-        files = write_corrections(con, data, corrections_root(settings))
-    removed = prune_list_folders(corrections_root(settings), settings.corrections_keep,
-                                 list_folder(corrections_root(settings), data.as_of))
+        root = corrections_root(settings)
+        files = write_corrections(con, data, root)
+    removed = prune_list_folders(root, settings.corrections_keep, list_folder(root, data.as_of))
     if removed:
         logger.info("removed the correction lists of %d older date(s), keeping the latest %d: %s", len(removed),
                     settings.corrections_keep, ", ".join(p.name for p in removed))
