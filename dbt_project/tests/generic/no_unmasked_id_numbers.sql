@@ -31,6 +31,15 @@
 {%- set window = credit_warehouse.test_window(model, text_only=true) -%}
 {%- set quoted = [] -%}
 {%- for column in text_columns -%}{%- do quoted.append(adapter.quote(column)) -%}{%- endfor %}
+{#- Only values of 18 characters or more can hold an ID number, and a value left out of the joined
+    text changes no other value's boundaries (the separator is a space either way): the same rows
+    match, and the match reads and the join copies much less text (codes, statuses and short names
+    make up most columns). int_credit_records' scan over a year of the 1,000,000-subject city: 21.3 /
+    24.1 -> 13.2 / 13.9 s. -#}
+{%- set long_enough = [] -%}
+{%- for column in quoted -%}
+    {%- do long_enough.append('case when ' ~ dbt.length(column) ~ ' >= 18 then ' ~ column ~ ' end') -%}
+{%- endfor %}
 {%- if text_columns | length == 0 %}
 select 1 as no_text_columns where 1 = 0
 {%- else %}
@@ -51,7 +60,7 @@ candidates as (
     from {{ model }}
     {#- One match over the text columns joined by spaces (a space is a boundary, as the start or end
         of a column is, and no ID number spans it): 25% cheaper than one match per column. #}
-    where {{ credit_warehouse.regex_matches(credit_warehouse.join_with_spaces(quoted), pattern) }}
+    where {{ credit_warehouse.regex_matches(credit_warehouse.join_with_spaces(long_enough), pattern) }}
     {%- if window.get('keys') %}
         and {{ window['column'] }} in (select {{ window['column'] }} from window_keys)
     {%- elif window %}
