@@ -152,11 +152,6 @@ def period_ok_sql(expression: str) -> str:
     return f"(case when regexp_full_match({expression}, '{PERIOD_REGEX}') then true else {full} end)"
 
 
-def enum_ok_sql(expression: str, values: tuple[str, ...]) -> str:
-    """The value (surrounding whitespace ignored, as staging's clean_text does) is an allowed one."""
-    return in_list(trim_whitespace_sql(expression), values)
-
-
 # --- USCC (GB 32100-2015), as codes.uscc_problem -------------------------------------------------
 
 def uscc_format_ok_sql(expression: str) -> str:

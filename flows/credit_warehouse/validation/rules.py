@@ -45,6 +45,9 @@ SUBJECT_CODE_FIELD, SUBJECT_ID_FIELD, SUBJECT_NAME_FIELD = "uscc", "id_number", 
 RAW_TABLE = "raw.feed_rows"
 # Derived batch columns (``batch_statements``): a code field normalised, a date field parsed, once per row.
 CODE_SUFFIX, DATE_SUFFIX = "__code", "__date"
+# ... and the fields the conditions of several rules compare trimmed (org/person requirements, resident
+# IDs, the enum): trimmed once per row (the subject type's 7 rules 3.1 -> 0.6 s over a 6M-row batch).
+TRIMMED_SUFFIX, TRIMMED_FIELDS = "__trimmed", (SUBJECT_TYPE_FIELD, ID_TYPE_FIELD)
 # The record key of a batch row, the rows of its file with that key, and their distinct contents.
 RECORD_KEY, KEY_COPIES, KEY_VERSIONS = "record__key", "record__copies", "record__versions"
 # The subject name the row's code was first delivered under (重码): a batch column, looked up in the
@@ -96,11 +99,17 @@ def _date_col(field: str) -> str:
     return _col(field + DATE_SUFFIX)
 
 
+def _trimmed(field: str) -> str:
+    """The field's value without surrounding whitespace: a batch column for ``TRIMMED_FIELDS``."""
+    return _col(field + TRIMMED_SUFFIX) if field in TRIMMED_FIELDS else sql.trim_whitespace_sql(_col(field))
+
+
 def derived_columns(catalogue: Catalogue) -> dict[str, str]:
     """Values many rules read, computed once per row of a batch (``batch_statements``), not inside every
     predicate: DuckDB does not share subexpressions within a WHERE clause, so a USCC check character
     written over the normalising expression evaluated it ~20 times a row (measured 60x slower)."""
-    found: dict[str, str] = {}
+    found = {field + TRIMMED_SUFFIX: sql.trim_whitespace_sql(_col(field))
+             for field in TRIMMED_FIELDS if field in catalogue.all_fields}
     for field, pairs in _specs_by_field(catalogue).items():
         types = {spec.data_type for _, spec in pairs}
         if types & {"uscc", "id_number"}:
@@ -121,9 +130,11 @@ def derived_checks(catalogue: Catalogue) -> dict[str, str]:
     if any(spec.data_type == "uscc" for _, spec in specs):
         found[SUBJECT_CODE_FIELD + CHECK_SUFFIX] = _uscc_check_char_ok(_code_col(SUBJECT_CODE_FIELD))
     if named_code_categories(catalogue):
-        reference = _col(REFERENCE_NAME)
-        found[NAME_DIFFERS] = (f"(case when {reference} is not null then "
-                               f"{reference} <> {sql.normalize_name_sql(_col(SUBJECT_NAME_FIELD))} end)")
+        # The reference is a normalised name, which normalising leaves as it is: a name delivered exactly
+        # as the reference (99.7% of named rows) is not normalised (1.5 -> 0.2 s a 6M-row batch).
+        reference, name = _col(REFERENCE_NAME), _col(SUBJECT_NAME_FIELD)
+        found[NAME_DIFFERS] = (f"(case when {reference} is null then null when {reference} = {name} then false "
+                               f"else {reference} <> {sql.normalize_name_sql(name)} end)")
     return found
 
 
@@ -171,15 +182,16 @@ def batch_statements(source: str, catalogue: Catalogue, table: str) -> list[str]
         f"1 as {KEY_COPIES}, 1 as {KEY_VERSIONS}{reference_name} "
         f"from {source} as {ALIAS}{reference_join}) as {ALIAS}"]
     # The contents are hashed for the rows of keys seen twice only, not for every row of the batch.
-    repeated = (f"select file_sha256, {RECORD_KEY} from {table} where {RECORD_KEY} is not null "
-                f"group by file_sha256, {RECORD_KEY} having count(*) > 1")
+    # A file by its load_seq (one per landed file), not its 64-character hash: cheaper to group and join.
+    repeated = (f"select load_seq, {RECORD_KEY} from {table} where {RECORD_KEY} is not null "
+                f"group by load_seq, {RECORD_KEY} having count(*) > 1")
     statements.append(
         f"update {table} set {KEY_COPIES} = same_key.copies, {KEY_VERSIONS} = same_key.versions "
-        f"from (select {ALIAS}.file_sha256, {ALIAS}.{RECORD_KEY}, count(*) as copies, "
+        f"from (select {ALIAS}.load_seq, {ALIAS}.{RECORD_KEY}, count(*) as copies, "
         f"count(distinct {content}) as versions from {table} as {ALIAS} inner join ({repeated}) as repeated "
-        f"on repeated.file_sha256 = {ALIAS}.file_sha256 and repeated.{RECORD_KEY} = {ALIAS}.{RECORD_KEY} "
-        f"group by {ALIAS}.file_sha256, {ALIAS}.{RECORD_KEY}) "
-        f"as same_key where same_key.file_sha256 = {table}.file_sha256 "
+        f"on repeated.load_seq = {ALIAS}.load_seq and repeated.{RECORD_KEY} = {ALIAS}.{RECORD_KEY} "
+        f"group by {ALIAS}.load_seq, {ALIAS}.{RECORD_KEY}) "
+        f"as same_key where same_key.load_seq = {table}.load_seq "
         f"and same_key.{RECORD_KEY} = {table}.{RECORD_KEY}")
     return statements
 
@@ -228,7 +240,7 @@ def _requirement_condition(catalogue: Catalogue, requirement: str, categories: l
         missing = [c for c in categories if not _layout_has(catalogue, c, needs)]
         if missing:
             raise CatalogueRuleError(f"requirement '{requirement}' needs field {needs} in the layout of {missing}")
-    subject_type = sql.trim_whitespace_sql(_col(SUBJECT_TYPE_FIELD))
+    subject_type = _trimmed(SUBJECT_TYPE_FIELD)
     if requirement == "org":
         return (sql.in_list(subject_type, ORG_SUBJECT_TYPES),
                 f"{_header_of(catalogue, categories[0], SUBJECT_TYPE_FIELD)}为{'或'.join(ORG_SUBJECT_TYPES)}时")
@@ -325,10 +337,11 @@ def format_rules(catalogue: Catalogue) -> list[Rule]:
                 for values, enum_group in enum_groups.items():
                     if not values:
                         raise CatalogueRuleError(f"enum field {field} has no enum_values")
-                    # several value sets for one field: name each by its first layout
+                    # several value sets for one field: name each by its first layout. The value is
+                    # compared trimmed, as staging's clean_text reads it.
                     variant = enum_group[0][1].layout if len(enum_groups) > 1 else ""
                     rules.append(_format_rule(
-                        "invalid_enum", field, enum_group, f"not {sql.enum_ok_sql(column, values)}",
+                        "invalid_enum", field, enum_group, f"not {sql.in_list(_trimmed(field), values)}",
                         f"one of {'|'.join(values)}", f"取值不在规定范围内：只能填写{'、'.join(values)}之一。",
                         variant))
     return rules
@@ -374,7 +387,7 @@ def code_rules(catalogue: Catalogue) -> list[Rule]:
         if ids:
             typed = [c for c, _ in ids if _layout_has(catalogue, c, ID_TYPE_FIELD)]
             untyped = [c for c, _ in ids if c not in typed]
-            id_type = sql.trim_whitespace_sql(_col(ID_TYPE_FIELD))
+            id_type = _trimmed(ID_TYPE_FIELD)
             scopes = ([f"({_categories_sql(typed)} and {id_type} = {sql.literal(RESIDENT_ID_TYPE)})"] if typed
                       else []) + ([_categories_sql(untyped)] if untyped else [])
             scope = "(" + " or ".join(scopes) + ")"
@@ -471,7 +484,9 @@ def _key_sql(catalogue: Catalogue, categories: list[str], key_fields: tuple[str,
     types = {s.field: s.data_type for c in categories for s in catalogue.fields_of(c)}
     parts = [sql.normalize_period_sql(_col(f, alias)) if types.get(f) == "period"
              else sql.clean_code_sql(_col(f, alias)) for f in key_fields]
-    return f"(case when {' and '.join(f'{p} is not null' for p in parts)} then concat_ws('|', {', '.join(parts)}) end)"
+    # `||` is null when any part is: each part is computed once (a null test before concat_ws computed
+    # every part twice, 5.0 against 2.8 s over a 6M-row batch).
+    return "(" + " || '|' || ".join(parts) + ")"
 
 
 def _content_sql(catalogue: Catalogue, categories: list[str], alias: str) -> str:
