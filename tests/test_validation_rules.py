@@ -70,6 +70,8 @@ def test_same_key_twice_in_one_file(con, catalogue, rules):
     add(con, catalogue, 2, 1, "C03", doc_number="罚1", content="丁")  # another file: a re-send, not a duplicate
     add(con, catalogue, 3, 1, "C24", account_no="e1", billing_period="2026-09", amount_due="1")
     add(con, catalogue, 3, 2, "C24", account_no="E1", billing_period="202609", amount_due="2")
+    add(con, catalogue, 3, 3, "C24", account_no="E2", billing_period=" ", amount_due="3")  # a blank key part:
+    add(con, catalogue, 3, 4, "C24", account_no="E2", amount_due="4")  # no key, so never a duplicate
     assert offending(con, rules["duplicate_record_key.doc_number"]) == [("file1", 1, "罚1"), ("file1", 2, "罚1")]
     assert offending(con, rules["repeated_record.doc_number"]) == [("file1", 3, "罚3"), ("file1", 4, "罚3")]
     assert offending(con, rules["duplicate_record_key.account_no"]) == [("file3", 1, "E1|202609"),
