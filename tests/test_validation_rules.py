@@ -90,6 +90,16 @@ def test_a_code_under_another_name_is_duplicate_code(con, catalogue, rules):
     assert offending(con, rules["duplicate_code.uscc"]) == [("file1", 1, ORG), ("file1", 2, ORG.lower())]
 
 
+def test_types_are_compared_trimmed(con, catalogue, rules):
+    # padded types mean what they say: the org requirement applies, the enum accepts them, the ID is checked
+    add(con, catalogue, 1, 1, "C03", subject_type=" 法人及非法人组织\u3000", legal_rep="王五", doc_number="a")
+    add(con, catalogue, 1, 2, "C03", subject_type="自然人 ", id_type=" 身份证", id_number="12345", doc_number="b")
+    add(con, catalogue, 1, 3, "C03", subject_type="法人", uscc=ORG, legal_rep="王五", doc_number="c")
+    assert offending(con, rules["missing_required_field.uscc.org"]) == [("file1", 1, None)]
+    assert offending(con, rules["invalid_enum.subject_type.licence"]) == [("file1", 3, "法人")]
+    assert [row[:2] for row in offending(con, rules["resident_id_format.id_number"])] == [("file1", 2)]
+
+
 def _reference_names(con) -> list[tuple]:
     return con.execute("select * from validation.code_names order by code").fetchall()
 
