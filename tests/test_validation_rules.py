@@ -11,6 +11,7 @@ import duckdb
 import pytest
 from credit_warehouse.catalogue import Catalogue
 from credit_warehouse.validation.code_names import refresh_code_names
+from credit_warehouse.validation.expressions import blank_sql
 from credit_warehouse.validation.rule_docs import BEGIN, END, SUMMARIES, rules_markdown
 from credit_warehouse.validation.rule_table import rule_rows
 from credit_warehouse.validation.rules import batch_statements, build_rules, offending_rows_sql, reason_for
@@ -151,6 +152,31 @@ def test_region_codes_need_a_province_level_prefix(con, catalogue, rules):
     assert offending(con, rules["uscc_region_code.uscc"]) == [("file1", 2, "91990213MA00000016")]
     assert offending(con, rules["resident_id_region_code.id_number"]) == [("file1", 3, "990213198506151237")]
     assert rules["uscc_region_code.uscc"].severity == rules["resident_id_region_code.id_number"].severity == "warning"
+
+
+def test_blank_means_null_or_only_whitespace_of_the_trim_macro(con):
+    """blank_sql runs its regex only on values starting with whitespace: the answer must still be
+    'nothing but \\t \\n \\f \\r, space, NBSP and the ideographic space', for every single character
+    (\\v and the other Unicode spaces are values, as the trim macro sees them) and mixed values."""
+    whitespace = set("\t\n\f\r \u00a0\u3000")
+    mixed = ["", " \u3000\t", "\u3000x", " x ", "x ", "\r\n", "\u00a0\u2003", "  \u200b", None]
+    con.execute(f"create table blank_values as select chr(c::integer) as v from range(1, {0x3100}) as t(c)")
+    con.executemany("insert into blank_values values (?)", [[v] for v in mixed])
+    values = [chr(c) for c in range(1, 0x3100)] + mixed
+    blank = dict(con.execute(f"select v, {blank_sql('v')} from blank_values").fetchall())
+    assert blank == {v: v is None or set(v) <= whitespace for v in values}
+
+
+def test_agency_codes_are_judged_once_per_code_with_the_same_verdicts(con, catalogue, rules):
+    """The authority's code is checked per distinct code and joined back to its rows: every row of a bad
+    code is found, padded and blank codes are not, and each code meets the rule it breaks only."""
+    codes = {1: "11140200RCMBP1GQ0D", 2: "\u300011140200RCMBP1GQ0D ", 3: "11140200RCMBP1GQ0E", 4: "11140200RCMBP1GQ0E",
+             5: "1114020", 6: "18140200RCMBP1GQ0P", 7: "11990200RCMBP1GQ0P", 8: " ", 9: None}
+    for row, code in codes.items():
+        add(con, catalogue, 1, row, "C03", uscc=ORG, doc_number=f"d{row}", authority_uscc=code, **ORG_FIELDS)
+    expected = {"uscc_check_char": [3, 4], "uscc_format": [5], "uscc_invalid_pair": [6], "uscc_region_code": [7]}
+    for rule_id, rows in expected.items():
+        assert offending(con, rules[f"{rule_id}.authority_uscc"]) == [("file1", r, codes[r]) for r in rows], rule_id
 
 
 def test_a_subject_without_type_and_code_does_not_resolve(con, catalogue, rules):
