@@ -122,9 +122,10 @@ def derived_columns(catalogue: Catalogue) -> dict[str, str]:
 
 def agency_code_fields(catalogue: Catalogue) -> list[str]:
     """USCC fields other than the subject's: the authority's and the data source's codes, a few agencies'
-    codes in millions of rows. Their USCC rules are judged once per distinct code (``_agency_verdicts``)."""
+    codes in millions of rows. Their USCC rules are judged once per distinct code (``_agency_verdicts``);
+    a field some layout types otherwise (an ID number) is judged per row, as the subject's code is."""
     return [field for field, pairs in _specs_by_field(catalogue).items()
-            if field != SUBJECT_CODE_FIELD and any(spec.data_type == "uscc" for _, spec in pairs)]
+            if field != SUBJECT_CODE_FIELD and all(spec.data_type == "uscc" for _, spec in pairs)]
 
 
 def _agency_verdicts(catalogue: Catalogue, field: str, source: str) -> tuple[list[str], str]:
@@ -146,7 +147,7 @@ def derived_checks(catalogue: Catalogue) -> dict[str, str]:
     most batches, whose offending rows are then read three times (GX's count and sample, the
     row_issues insert): the subject code's USCC check character, 17 weighted look-ups a code (1.6 s a
     pass over January's 2.5M codes at 1,000,000 subjects), and 重码's name comparison. The authority's
-    and data source's codes are a few agencies' codes, rarely wrong: their rules' count alone reads them."""
+    and data source's codes are judged once per distinct code instead (``_agency_verdicts``)."""
     found: dict[str, str] = {}
     specs = _specs_by_field(catalogue).get(SUBJECT_CODE_FIELD, [])
     if any(spec.data_type == "uscc" for _, spec in specs):
@@ -180,8 +181,9 @@ def batch_statements(source: str, catalogue: Catalogue, table: str) -> list[str]
     (raw.feed_rows or a subquery of it), the derived columns, the record key and how often it occurs
     in its file (copies) with how many different contents (versions), and the name the row's code
     was first delivered under (重码, from validation.code_names: run ``code_names.refresh_code_names``
-    first). The runner materialises it once per batch (validation.pending_rows), so the uniqueness
-    rules read two columns instead of a self-join each, and 重码 one column instead of the history.
+    first), and the verdicts of the agencies' USCC rules, once per distinct code (``_agency_verdicts``).
+    The runner materialises it once per batch (validation.pending_rows), so the uniqueness rules read
+    two columns instead of a self-join each, and 重码 one column instead of the history.
 
     In steps, not one query: the rows are written once with copies = versions = 1, then only the rows
     of keys seen more than once in their file are updated (a few thousand in a month of the
