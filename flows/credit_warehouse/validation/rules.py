@@ -128,18 +128,23 @@ def agency_code_fields(catalogue: Catalogue) -> list[str]:
             if field != SUBJECT_CODE_FIELD and all(spec.data_type == "uscc" for _, spec in pairs)]
 
 
+def _agency_verdict(field: str, rule_id: str) -> str:
+    """The batch column holding an agency code's verdict for one USCC rule."""
+    return f"{field}__{rule_id}"
+
+
 def _agency_verdicts(catalogue: Catalogue, field: str, source: str) -> tuple[list[str], str]:
     """(batch columns, join): each USCC rule's verdict on an agency code, computed once per distinct code
     of the batch and joined to its rows by the code as delivered. Judged per row, the four rules cost
     ~2 s a field over a 6M-row batch (a check character is 17 weighted look-ups) for a few dozen codes."""
     verdicts = _uscc_bad(catalogue, field, "codes.code")
     table = field + "__codes"
-    judged = ", ".join(f"{bad} as {field}__{rule_id}" for rule_id, bad in verdicts.items())
+    judged = ", ".join(f"{bad} as {_agency_verdict(field, rule_id)}" for rule_id, bad in verdicts.items())
     join = (f" left join (select codes.delivered, {judged} from (select delivered, "
             f"{sql.normalize_code_sql('delivered')} as code from (select distinct {field} as delivered "
             f"from {source} as delivered_codes) as distinct_codes) as codes) as {table} "
             f"on {table}.delivered = {_col(field)}")
-    return [f"{table}.{field}__{rule_id}" for rule_id in verdicts], join
+    return [f"{table}.{_agency_verdict(field, rule_id)}" for rule_id in verdicts], join
 
 
 def derived_checks(catalogue: Catalogue) -> dict[str, str]:
@@ -390,13 +395,15 @@ def _code_rule(rule_id: str, severity: str, field: str, group: list[tuple[str, F
 
 def code_rules(catalogue: Catalogue) -> list[Rule]:
     rules = []
+    agencies = agency_code_fields(catalogue)
     for field, pairs in _specs_by_field(catalogue).items():
         column = _code_col(field)  # full-width forms and spaces do not count
         uscc = [(c, s) for c, s in pairs if s.data_type == "uscc"]
         if uscc:
             scope = _categories_sql(c for c, _ in uscc)
-            bad = ({rule_id: _col(f"{field}__{rule_id}") for rule_id in _uscc_bad(catalogue, field, column)}
-                   if field in agency_code_fields(catalogue) else _uscc_bad(catalogue, field, column))
+            bad = _uscc_bad(catalogue, field, column)
+            if field in agencies:  # the batch's verdicts, judged once per code
+                bad = {rule_id: _col(_agency_verdict(field, rule_id)) for rule_id in bad}
             rules += [
                 _code_rule("uscc_format", BLOCKING, field, uscc, scope, bad["uscc_format"],
                            "not 18 characters of the USCC alphabet with a 6-digit region code",
