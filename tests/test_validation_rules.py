@@ -14,7 +14,13 @@ from credit_warehouse.validation.code_names import refresh_code_names
 from credit_warehouse.validation.expressions import blank_sql
 from credit_warehouse.validation.rule_docs import BEGIN, END, SUMMARIES, rules_markdown
 from credit_warehouse.validation.rule_table import rule_rows
-from credit_warehouse.validation.rules import batch_statements, build_rules, offending_rows_sql, reason_for
+from credit_warehouse.validation.rules import (
+    batch_statements,
+    build_rules,
+    offending_rows_sql,
+    reason_for,
+    rule_source,
+)
 from credit_warehouse.validation.suites import gx_query
 from credit_warehouse.warehouse import ensure_schema
 
@@ -53,9 +59,9 @@ def offending(con, rule) -> list[tuple[str, int, str]]:
     """(file, row, value) the row_issues insert would record; GX's display query must agree."""
     catalogue = Catalogue.load()
     refresh_code_names(con, catalogue)
-    for statement in batch_statements("raw.feed_rows", catalogue, "batch"):
+    for statement in batch_statements("raw.feed_rows", catalogue, "batch", build_rules(catalogue, 7)):
         con.execute(statement)
-    batch = "batch"
+    batch = rule_source(rule, "batch", "raw.feed_rows")
     rows = con.execute(offending_rows_sql(rule, batch)).fetchall()
     shown = con.execute(gx_query(offending_rows_sql(rule, "{batch}", display=True)).format(
         batch=f"{batch} AS subselect")).fetchall()

@@ -73,7 +73,7 @@ def uncommitted_gx_results(con: duckdb.DuckDBPyConnection, settings: Settings, r
     is kept when its run committed any result of the same group.
     """
     from credit_warehouse.validation.gx_project import results_dir
-    from credit_warehouse.validation.rules import ROW_SUITES
+    from credit_warehouse.validation.rules import ROW_GX_SUITES, ROW_SUITES
 
     if not run_ids:
         return []
@@ -84,7 +84,7 @@ def uncommitted_gx_results(con: duckdb.DuckDBPyConnection, settings: Settings, r
     for root in (results_dir(settings), settings.data_docs_dir / "validations"):
         for run_id in run_ids:
             found += [d for d in root.glob(f"*/{run_id}")
-                      if d.is_dir() and (d.parent.name in ROW_SUITES, run_id) not in committed]
+                      if d.is_dir() and (d.parent.name in ROW_GX_SUITES, run_id) not in committed]
     return found
 
 

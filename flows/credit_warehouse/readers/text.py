@@ -28,6 +28,8 @@ def sniff_encoding(head: bytes) -> str:
         return "utf-16"
     sample = head[: head.rfind(b"\n") + 1] or head
     if b"\x00" not in sample:  # NUL is valid UTF-8 but means UTF-16/32 in a text export
+        if decodes(sample, "utf-8"):  # then so does every line: the count below would say UTF-8, line by line
+            return "utf-8"
         lines = [line for line in sample.splitlines() if not line.isascii()]
         utf8 = sum(1 for line in lines if decodes(line, "utf-8"))
         gb = sum(1 for line in lines if not decodes(line, "utf-8") and decodes(line, "gb18030"))

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from credit_warehouse.catalogue import Catalogue
 from credit_warehouse.settings import Settings
 from credit_warehouse.steward.corrections import CorrectionFiles, list_folder, prune_list_folders, write_corrections
 from credit_warehouse.steward.page import PageLinks, render_page
 from credit_warehouse.steward.review_data import load_review_data
-from credit_warehouse.validation.rules import ROW_SUITES
+from credit_warehouse.validation.rules import ROW_GX_SUITES, ROW_SUITES, build_rules, gx_suite
 from credit_warehouse.warehouse import connect
 
 logger = logging.getLogger(__name__)
@@ -48,10 +49,14 @@ def _link(target: Path, page: Path) -> str:
 
 def _links(settings: Settings, page: Path, files: list[CorrectionFiles]) -> PageLinks:
     docs = settings.data_docs_dir
-    suites = {suite: _link(docs / "expectations" / f"{suite}.html", page) for suite in ROW_SUITES
-              if (docs / "expectations" / f"{suite}.html").exists()}
+    pages = {suite: _link(docs / "expectations" / f"{suite}.html", page) for suite in ROW_GX_SUITES
+             if (docs / "expectations" / f"{suite}.html").exists()}
+    suites = {suite: pages[suite] for suite in ROW_SUITES if suite in pages}
+    rules = {(rule.rule_id, rule.field, category): pages[gx_suite(rule)]
+             for rule in build_rules(Catalogue.load(), settings.report_deadline_workdays)
+             if gx_suite(rule) in pages for category in rule.categories}
     folder = files[0].csv.parent if files else None
-    return PageLinks(data_docs=_link(docs / "index.html", page), suites=suites,
+    return PageLinks(data_docs=_link(docs / "index.html", page), suites=suites, rules=rules,
                      corrections={f.department_code: (_link(f.csv, page), _link(f.xlsx, page)) for f in files},
                      corrections_dir=_link(folder, page) + "/" if folder else None)
 

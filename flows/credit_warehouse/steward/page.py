@@ -66,6 +66,8 @@ class PageLinks:
 
     data_docs: str  # Data Docs index
     suites: dict[str, str] = field(default_factory=dict)  # suite -> its Data Docs page, when built
+    # (rule_id, field, category) -> the Data Docs page of the GX suite holding that rule's expectation
+    rules: dict[tuple[str, str, str], str] = field(default_factory=dict)
     corrections: dict[str, tuple[str, str]] = field(default_factory=dict)  # department -> (csv, xlsx)
     corrections_dir: str | None = None
 
@@ -142,7 +144,7 @@ def _ranking(data: ReviewData, links: PageLinks) -> str:
 def _failure_rows(failures: list[Failure], links: PageLinks) -> list[str]:
     rows = []
     for f in failures:
-        suite = links.suites.get(f.suite)
+        suite = links.rules.get((f.rule_id, f.field, f.category_code)) or links.suites.get(f.suite)
         rule = f'<a href="{_e(suite)}">{_e(f.rule_id)}</a>' if suite else _e(f.rule_id)
         severity = f'<span class="{f.severity}">{SEVERITY_ZH[f.severity]}</span>'
         closed = (f"<br><span class=\"muted\">{STATUS_ZH[f.status]} {_e(f.closed_on)}：{_e(f.closed_by_source_file)} "

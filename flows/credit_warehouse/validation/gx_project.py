@@ -31,6 +31,7 @@ SITE_NAME = "local_site"
 # GX asset name -> (schema, table) on a work connection (the marts file attached: warehouse.connect).
 ASSETS: dict[str, tuple[str, str]] = {
     "pending_rows": ("validation", "pending_rows"),
+    "pending_raw": ("validation", "pending_raw"),
     "mart_catalogue_coverage": ("marts", "mart_catalogue_coverage"),
     "mart_catalogue_coverage_overall": ("marts", "mart_catalogue_coverage_overall"),
     "mart_code_quality_issues": ("marts", "mart_code_quality_issues"),

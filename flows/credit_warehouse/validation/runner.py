@@ -36,6 +36,7 @@ from credit_warehouse.validation.rules import (
     batch_statements,
     build_rules,
     offending_rows_sql,
+    rule_source,
     timeliness_categories,
 )
 from credit_warehouse.validation.workday_table import CalendarSpan, check_calendar_covers, refresh_workday_calendar
@@ -44,7 +45,8 @@ from credit_warehouse.workdays import WorkdayCalendar
 
 logger = logging.getLogger(__name__)
 
-PENDING_TABLE = "validation.pending_rows"  # the batch GX validates: pending raw rows + derived columns
+PENDING_TABLE = "validation.pending_rows"  # the batch: its derived columns and the raw columns they read
+PENDING_RAW = "validation.pending_raw"  # a view: the batch's raw rows, read by the rules of delivered values
 SAMPLE_SIZE = 20
 # Rows validated in one batch. A year's backfill at 1,000,000 subjects (38M rows) as one batch had
 # spilled 52 GB to DuckDB's temporary directory when it was stopped, its disk 90% full; a month of
@@ -71,11 +73,11 @@ class Batch:
     first_seq: int
     last_seq: int
 
-    @property
-    def rows_sql(self) -> str:
-        files = ", ".join(literal(sha) for sha in self.files)
-        return (f"(select * from raw.feed_rows where load_seq between {self.first_seq} and {self.last_seq} "
-                f"and file_sha256 in ({files}))")
+    def rows_sql(self, whole_range: bool) -> str:
+        """The batch's raw rows; ``whole_range``: no other file has a load_seq in the batch's range, so
+        the range alone selects them (the rules read them some 70 times: no list of files to test)."""
+        rows = f"select * from raw.feed_rows where load_seq between {self.first_seq} and {self.last_seq}"
+        return rows if whole_range else f"{rows} and file_sha256 in ({', '.join(literal(sha) for sha in self.files)})"
 
 
 def pending_batches(con: duckdb.DuckDBPyConnection, max_rows: int) -> list[Batch]:
@@ -96,19 +98,25 @@ def pending_batches(con: duckdb.DuckDBPyConnection, max_rows: int) -> list[Batch
     return batches
 
 
-def prepare_batch(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, batch: Batch) -> None:
-    """Materialise the batch's rows with their derived columns once: every rule reads this table
-    (GX's count and sample, then the row_issues insert), not the whole history behind a view."""
+def prepare_batch(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, rules: list[Rule], batch: Batch) -> None:
+    """Point the raw-rows view at the batch and materialise its derived columns once: every rule reads
+    one of the two (GX's count and sample, then the row_issues insert), not the whole history."""
     if con.execute("select 1 from duckdb_views() where schema_name = 'validation' and view_name = 'pending_rows'"
                    ).fetchall():
         con.execute(f"drop view {PENDING_TABLE}")  # warehouses of earlier releases had a view
-    for statement in batch_statements(batch.rows_sql, catalogue, PENDING_TABLE):
+    in_range = con.execute("select count(*) from raw.files where load_seq between ? and ?",
+                           [batch.first_seq, batch.last_seq]).fetchone()
+    con.execute(f"create or replace view {PENDING_RAW} as "
+                f"{batch.rows_sql(whole_range=bool(in_range) and in_range[0] == len(batch.files))}")
+    for statement in batch_statements(PENDING_RAW, catalogue, PENDING_TABLE, rules):
         con.execute(statement)
 
 
 def release_batch(con: duckdb.DuckDBPyConnection) -> None:
-    """Empty the batch (same columns) so a backfill's copy of the rows does not stay in the file."""
+    """Empty the batch (same columns) so a backfill's copy of the rows does not stay in the file, and
+    point the raw-rows view at no rows."""
     con.execute(f"create or replace table {PENDING_TABLE} as select * from {PENDING_TABLE} limit 0")
+    con.execute(f"create or replace view {PENDING_RAW} as select * from raw.feed_rows where false")
 
 
 class ValidationCountMismatch(RuntimeError):
@@ -138,7 +146,7 @@ def _record_results(con: duckdb.DuckDBPyConnection, run_id: str,
 
 def _insert_issues(con: duckdb.DuckDBPyConnection, rule: Rule, run_id: str) -> int:
     """Write the offending pending rows of one rule; returns how many."""
-    select = offending_rows_sql(rule, PENDING_TABLE)
+    select = offending_rows_sql(rule, rule_source(rule, PENDING_TABLE, PENDING_RAW))
     inserted = con.execute(
         "insert into validation.row_issues select file_sha256, load_id, row_number, department_code, "
         "category_code, ?, ?, ?, ?, offending_value, ? from (" + select + ")",
@@ -199,8 +207,8 @@ def _validate_batch(settings: Settings, catalogue: Catalogue, rules: list[Rule],
     """One batch: materialise it, run the checkpoint on it, commit its row issues and files."""
     # a large batch spills, never swells
     with connect(settings.work_db, memory_limit=settings.duckdb_memory_limit) as con:
-        prepare_batch(con, catalogue, batch)
-        check_calendar_covers(con, span, PENDING_TABLE, timeliness_categories(rules))
+        prepare_batch(con, catalogue, rules, batch)
+        check_calendar_covers(con, span, PENDING_RAW, timeliness_categories(rules))
     with gx_project.open_project(settings) as project:
         checkpoint = suites.sync_checkpoint(project.context, suites.RAW_CHECKPOINT, suites.raw_plans(rules))
         outcomes, identifiers = suites.run_checkpoint(checkpoint, run_id)

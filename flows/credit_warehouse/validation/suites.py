@@ -20,11 +20,12 @@ from typing import Any
 
 from credit_warehouse.validation import gx_files
 from credit_warehouse.validation.gx_project import BATCH_DEFINITION, DATASOURCE, stable_id
-from credit_warehouse.validation.rules import Rule, offending_rows_sql
+from credit_warehouse.validation.rules import Rule, gx_suite, offending_rows_sql
 
 RAW_CHECKPOINT = "raw_batch_checkpoint"
 MART_CHECKPOINT = "mart_checkpoint"
-RAW_ASSET = "pending_rows"
+RAW_ASSET = "pending_rows"  # the batch table (derived columns)
+RAW_ROWS_ASSET = "pending_raw"  # the batch's raw rows (a view)
 RESULT_FORMAT = "COMPLETE"  # unexpected rows (up to 200) come back only with COMPLETE
 GX_SEVERITY = {"blocking": "critical", "warning": "warning"}
 
@@ -75,11 +76,13 @@ def rule_spec(rule: Rule) -> ExpectationSpec:
 
 
 def raw_plans(rules: Iterable[Rule]) -> list[SuitePlan]:
-    """One suite per rule suite, all on the pending rows of raw.feed_rows."""
-    by_suite: dict[str, list[ExpectationSpec]] = {}
+    """Per rule suite, a GX suite on the batch table for the rules reading its derived columns and one on
+    the batch's raw rows for the rest (``rules.gx_suite``)."""
+    by_suite: dict[tuple[str, str], list[ExpectationSpec]] = {}
     for rule in rules:
-        by_suite.setdefault(rule.suite, []).append(rule_spec(rule))
-    return [SuitePlan(name, RAW_ASSET, tuple(specs)) for name, specs in by_suite.items()]
+        asset = RAW_ASSET if rule.reads_computed else RAW_ROWS_ASSET
+        by_suite.setdefault((gx_suite(rule), asset), []).append(rule_spec(rule))
+    return [SuitePlan(name, asset, tuple(specs)) for (name, asset), specs in by_suite.items()]
 
 
 def _expectation(spec: ExpectationSpec) -> Any:
