@@ -746,30 +746,36 @@ def test_the_published_file_is_the_marts_file_readable_by_older_clients(city):
         assert tags == [({"storage_version": f"{STORAGE_VERSION}+"},)], db
 
 
-def test_a_warehouse_of_an_earlier_release_has_its_marts_moved_out_of_the_work_file(city, tmp_path):
+def test_a_warehouse_of_an_earlier_release_has_its_retired_tables_dropped(city, tmp_path):
     """Earlier releases built the marts, int_credit_records, int_ledger_reconciliation and int_as_of_date
-    inside work.duckdb: the next build drops them (a stale copy) and, the project's fingerprint having
-    changed, rebuilds in full into the marts file."""
-    from credit_warehouse.transform import MOVED_TO_MARTS_FILE, drop_marts_kept_in_work
+    inside work.duckdb, and the record keys in staging.stg_feed_row_keys: the next build drops them (a
+    stale copy; a keyed table the conservation check would count as staged rows) and, the project's
+    fingerprint having changed, rebuilds in full."""
+    from credit_warehouse.run_summary import staged_row_counts
+    from credit_warehouse.transform import RETIRED_TABLES, drop_retired_tables
 
     settings = copy_warehouse(city["settings"], tmp_path)
     with connect(settings.work_db) as con:
+        staged = staged_row_counts(con)
         con.execute("create schema marts")
         con.execute("create table marts.dim_subject as select 1 as stale")
-        for schema, table in MOVED_TO_MARTS_FILE:
-            con.execute(f"create table {schema}.{table} as select 1 as stale")
+        for schema, table in RETIRED_TABLES:
+            con.execute(f"create table {schema}.{table} as select file_sha256, row_number, record_key "
+                        "from staging.stg_penalties")
+        assert staged_row_counts(con) != staged
     count = "select count(*) from marts.dim_subject"
     assert query({"settings": settings}, count) == query(city, count)  # the search path reads the marts file
-    assert drop_marts_kept_in_work(settings)
+    assert drop_retired_tables(settings)
     with connect(settings.work_db) as con:
         assert con.execute("select schema_name from duckdb_schemas() where database_name = current_database() "
                            "and schema_name = 'marts'").fetchall() == []
-        assert con.execute("select table_name from duckdb_tables() where database_name = current_database() "
-                           "and schema_name = 'intermediate' and table_name in (select unnest(?))",
-                           [[table for _, table in MOVED_TO_MARTS_FILE]]).fetchall() == []
-    assert not drop_marts_kept_in_work(settings)
+        assert con.execute("select schema_name, table_name from duckdb_tables() "
+                           "where database_name = current_database() and schema_name || '.' || table_name "
+                           "in (select unnest(?))", [[f"{s}.{t}" for s, t in RETIRED_TABLES]]).fetchall() == []
+        assert staged_row_counts(con) == staged
+    assert not drop_retired_tables(settings)
     assert query({"settings": settings}, count) == query(city, count)
-    assert not drop_marts_kept_in_work(settings)  # nothing left to drop
+    assert not drop_retired_tables(settings)  # nothing left to drop
 
 
 def test_cli_exits_non_zero_when_a_run_fails(tmp_path, prefect_harness):

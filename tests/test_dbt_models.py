@@ -1057,6 +1057,6 @@ def test_record_key_test_finds_a_staged_key_that_differs_and_a_staged_quarantine
         other = con.execute("select file_sha256, row_number from staging.stg_licences "
                             "where file_sha256 <> ? order by all limit 1", [picked[0]]).fetchone()
         assert other is not None
-        con.execute("update staging.stg_feed_row_keys set is_quarantined = true "
+        con.execute("update intermediate.int_feed_row_quality set is_accepted = false "
                     "where file_sha256 = ? and row_number = ?", list(other))
     assert_dbt_test_fails(broken, tmp_path, r"record_keys_match_staging.*Got 2 results", "record_keys_match_staging")

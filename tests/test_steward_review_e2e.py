@@ -345,9 +345,9 @@ def test_warning_failures_publish_the_record_flagged(city):
     for defect in warned:
         if not catalogue.categories[defect.category_code].is_catalogue:
             # operational feeds (ledgers, objections, repairs) are not credit records: accepted, not published
-            rows = query(settings, "select is_quarantined from staging.stg_feed_row_keys "
+            rows = query(settings, "select is_accepted from intermediate.int_feed_row_quality "
                                    "where source_file = ? and row_number = ?", [defect.source_file, defect.row_number])
-            assert rows == [{"is_quarantined": False}], defect
+            assert rows == [{"is_accepted": True}], defect
             continue
         rows = query(settings, "select warning_rule_ids from marts.fct_credit_record where category_code = ? "
                                "and record_key = ?", [defect.category_code, defect.record_key], db="published")

@@ -1,4 +1,4 @@
--- stg_feed_row_keys keys every row as the layout staging models key the accepted ones: a row that
+-- int_feed_row_quality keys every row as the layout staging models key the accepted ones: a row that
 -- reached staging has the same record key in both and is not marked quarantined. Fails per row.
 -- On an incremental build both sides read only the window's loads (every model here is replaced per
 -- file: test_window_where): a row and its staged twin come from the same file, so they are in the
@@ -11,12 +11,12 @@
 -- hash collision; a file with accepted rows no staging model keeps is only joined needlessly. Where
 -- the engine has no such hash (key_hash), every file is joined. A year of the 1,000,000-subject
 -- city: 38.2M keyed rows, 37.7M of them staged; joining every row took 18-33 s, the checksums 2.4-2.8 s.
-{%- set window = credit_warehouse.test_window_predicate(ref('stg_feed_row_keys')) | trim %}
+{%- set window = credit_warehouse.test_window_predicate(ref('int_feed_row_quality')) | trim %}
 {%- set row_hash = credit_warehouse.key_hash(['row_number', 'record_key']) | trim if not window else '' %}
 with row_keys as {{ credit_warehouse.not_materialized() }} (
-    select file_sha256, row_number, record_key, is_quarantined
-    from {{ ref('stg_feed_row_keys') }}
-    {{ credit_warehouse.test_window_where(ref('stg_feed_row_keys')) }}
+    select file_sha256, row_number, record_key, not is_accepted as is_quarantined
+    from {{ ref('int_feed_row_quality') }}
+    {{ credit_warehouse.test_window_where(ref('int_feed_row_quality')) }}
 ),
 
 staged as {{ credit_warehouse.not_materialized() }} (

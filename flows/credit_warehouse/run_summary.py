@@ -111,16 +111,13 @@ def _parse_reasons(text: str, reason_code: str | None) -> dict[str, int]:
     return reasons
 
 
-# Staging models keyed by file and row that are not layout models: they hold quarantined rows too.
-NOT_LAYOUT_MODELS = ("stg_feed_row_keys",)
-
-
 def staged_row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Rows per file that reached dbt staging (every layout staging model keyed by file and row)."""
+    """Rows per file that reached dbt staging (every layout staging model keyed by file and row; the
+    models of every row, quarantined ones included, are not staging's)."""
     tables = [r[0] for r in con.execute(
         "select table_name from information_schema.columns where table_schema = 'staging' "
         "and column_name in ('file_sha256', 'row_number', 'record_key') "
-        "group by table_name having count(*) = 3 order by 1").fetchall() if r[0] not in NOT_LAYOUT_MODELS]
+        "group by table_name having count(*) = 3 order by 1").fetchall()]
     if not tables:
         return {}
     union = " union all ".join(f"select file_sha256 from staging.{t}" for t in tables)

@@ -6,9 +6,9 @@ with row_keys as (
         department_code,
         file_sha256,
         row_number,
-        is_quarantined,
-        {{ credit_warehouse.month_start('business_date') }} as month_start
-    from {{ ref('stg_feed_row_keys') }}
+        not is_accepted as is_quarantined,
+        report_month as month_start
+    from {{ ref('int_feed_row_quality') }}
 ),
 
 flagged_rows as (

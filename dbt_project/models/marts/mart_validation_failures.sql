@@ -22,7 +22,18 @@ with all_issues as {{ credit_warehouse.not_materialized() }} (
 ),
 
 all_row_keys as {{ credit_warehouse.not_materialized() }} (
-    select * from {{ ref('stg_feed_row_keys') }}
+    select
+        file_sha256,
+        load_seq,
+        source_file,
+        row_number,
+        department_code,
+        category_code,
+        record_layout,
+        report_date as business_date,
+        validation_run_id,
+        record_key
+    from {{ ref('int_feed_row_quality') }}
 ),
 
 {% if is_incremental() -%}

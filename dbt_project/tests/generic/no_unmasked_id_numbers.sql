@@ -10,9 +10,10 @@
     which no ID number between separators fits: hex digests (record_id: md5 of department, category
     and key; file_sha256; person_key), load ids ('L' + report date + '-' + 12 hex digits: the 'L'
     glued to the date is no boundary) and run ids (flow name, '-', date 'T' time, '-', 6 hex digits:
-    pipeline.load_range). They were up to 64% of the text a scan read (stg_feed_row_keys; 22% of
-    fct_credit_record's), and the match is paid per byte. Applied to every model of the marts file (what
-    analysts read), not to the work file's (the restricted layer: see models/staging/_staging.yml). -#}
+    pipeline.load_range). They were up to 64% of the text a scan read (the record keys' model, since
+    folded into int_feed_row_quality; 22% of fct_credit_record's), and the match is paid per byte.
+    Applied to every model of the marts file (what analysts read), not to the work file's (the
+    restricted layer: see models/staging/_staging.yml). -#}
 {% test no_unmasked_id_numbers(model, exclude_columns=[],
                                code_columns=['subject_key', 'record_key', 'related_codes'],
                                generated_columns=['record_id', 'file_sha256', 'latest_file_sha256', 'person_key',
